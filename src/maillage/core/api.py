@@ -1,0 +1,110 @@
+"""Pieces every API router uses: bearer authentication, error shape, pagination."""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from maillage.accounts.services import api_token_authenticate
+
+MAX_PAGE_SIZE = 100
+
+
+class ErrorOut(Schema):
+    message: str
+    details: dict = {}
+
+
+class ApiError(Exception):
+    """An error answered as {"message", "details"} with its HTTP status."""
+
+    def __init__(self, status: int, message: str, details: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.details = status, message, details or {}
+
+
+class BearerToken(HttpBearer):
+    def authenticate(self, request, token):
+        user = api_token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class OptionalBearer(BearerToken):
+    """Public endpoints: anonymous callers are let in, a given token must still be valid."""
+
+    def __call__(self, request):
+        if not request.headers.get("Authorization"):
+            return True
+        user = super().__call__(request)
+        if user is None:
+            raise AuthenticationError()
+        return user
+
+
+def form_errors(form) -> dict:
+    return {field: [str(m) for m in messages] for field, messages in form.errors.items()}
+
+
+def invalid(form) -> ApiError:
+    return ApiError(400, _("Some values are invalid."), form_errors(form))
+
+
+def page_params(request) -> tuple[int, int]:
+    try:
+        page = int(request.GET.get("page", 1))
+        size = int(request.GET.get("page_size", 20))
+    except ValueError:
+        raise ApiError(400, _("page and page_size must be whole numbers.")) from None
+    if page < 1 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise ApiError(
+            400,
+            _("page must be at least 1 and page_size between 1 and %(max)d.")
+            % {"max": MAX_PAGE_SIZE},
+        )
+    return page, size
+
+
+def install_error_handlers(api) -> None:
+    def reply(request, status, message, details=None):
+        return api.create_response(
+            request, {"message": message, "details": details or {}}, status=status
+        )
+
+    @api.exception_handler(ApiError)
+    def _api_error(request, exc):
+        return reply(request, exc.status, exc.message, exc.details)
+
+    @api.exception_handler(NinjaValidationError)
+    def _validation(request, exc):
+        details: dict[str, list[str]] = {}
+        for error in exc.errors:
+            location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+            details.setdefault(".".join(location) or "request", []).append(error.get("msg", ""))
+        return reply(request, 400, _("Some values are invalid."), details)
+
+    @api.exception_handler(DjangoValidationError)
+    def _django_validation(request, exc):
+        details = exc.message_dict if hasattr(exc, "error_dict") else {"request": exc.messages}
+        return reply(request, 400, " ".join(exc.messages), details)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request, exc):
+        return reply(request, 401, _("Authentication required: send a valid Bearer token."))
+
+    @api.exception_handler(PermissionDenied)
+    def _forbidden(request, exc):
+        return reply(request, 403, _("You are not allowed to do this."))
+
+    @api.exception_handler(Http404)
+    def _not_found(request, exc):
+        return reply(request, 404, _("Not found."))
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc):
+        return reply(request, exc.status_code, str(exc))

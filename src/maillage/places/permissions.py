@@ -1,0 +1,67 @@
+"""Who may do what in the directory. Views, the API and templates ask only these functions."""
+
+from django.db.models import Q, QuerySet
+
+from maillage.accounts.models import NetworkRole, PlaceRole
+
+from .models import Place, PlaceProposal
+
+
+def _authenticated(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def is_coordinator(user, network=None) -> bool:
+    if not _authenticated(user):
+        return False
+    if user.is_superuser:
+        return True
+    roles = NetworkRole.objects.filter(user=user, role=NetworkRole.Role.COORDINATOR)
+    if network is not None:
+        roles = roles.filter(network=network)
+    return roles.exists()
+
+
+def can_edit_place(user, place: Place) -> bool:
+    """Managers of the place, coordinators of one of its networks, and superusers."""
+    if not _authenticated(user):
+        return False
+    if user.is_superuser:
+        return True
+    if PlaceRole.objects.filter(user=user, place=place, role=PlaceRole.Role.MANAGER).exists():
+        return True
+    return NetworkRole.objects.filter(
+        user=user, role=NetworkRole.Role.COORDINATOR, network__places=place
+    ).exists()
+
+
+def can_read_history(user, place: Place) -> bool:
+    return can_edit_place(user, place)
+
+
+def moderatable_proposals(user) -> QuerySet[PlaceProposal]:
+    """The proposals this user may moderate: those of the networks they coordinate.
+
+    A proposal that names no network (and no place in a network) is for every coordinator.
+    """
+    proposals = PlaceProposal.objects.select_related("place", "network", "proposer")
+    if not _authenticated(user):
+        return proposals.none()
+    if user.is_superuser:
+        return proposals
+    network_ids = list(
+        NetworkRole.objects.filter(user=user, role=NetworkRole.Role.COORDINATOR).values_list(
+            "network_id", flat=True
+        )
+    )
+    if not network_ids:
+        return proposals.none()
+    orphan = Q(network__isnull=True) & (Q(place__isnull=True) | Q(place__networks__isnull=True))
+    return proposals.filter(
+        Q(network_id__in=network_ids) | Q(place__networks__in=network_ids) | orphan
+    ).distinct()
+
+
+def can_moderate(user, proposal: PlaceProposal) -> bool:
+    return moderatable_proposals(user).filter(pk=proposal.pk).exists()
+

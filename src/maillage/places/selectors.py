@@ -1,0 +1,240 @@
+"""Reads of the directory: search, proximity, geocoding from our own towns, place pages."""
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Avg, Count, F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+
+from maillage.core.text import fold
+
+from . import hours as hours_logic
+from .models import Network, OpeningHours, Place, PlaceTerm, Season
+
+EARTH_RADIUS_KM = 6371.0088
+MAX_RADIUS_KM = 1000.0
+KM_PER_DEGREE = 111.32
+
+
+@dataclass(frozen=True)
+class Point:
+    lat: float
+    lon: float
+
+
+@dataclass
+class DirectoryFilters:
+    """Validated directory criteria (see forms.DirectoryFilterForm and the API for parsing)."""
+
+    q: str = ""
+    functions: list[str] = field(default_factory=list)
+    services: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    accessibility: list[str] = field(default_factory=list)
+    network: str = ""
+    near: Point | None = None
+    radius_km: float | None = None
+    open_at: dt.datetime | None = None
+
+
+def published_places() -> QuerySet[Place]:
+    return Place.objects.filter(is_published=True).prefetch_related(
+        Prefetch("terms", queryset=PlaceTerm.objects.order_by("kind", "code"))
+    )
+
+
+def _bounding_box(point: Point, radius_km: float) -> Q:
+    dlat = radius_km / KM_PER_DEGREE
+    cos_lat = max(math.cos(math.radians(point.lat)), 0.01)
+    dlon = min(radius_km / (KM_PER_DEGREE * cos_lat), 180.0)
+    return Q(
+        latitude__gte=point.lat - dlat,
+        latitude__lte=point.lat + dlat,
+        longitude__gte=point.lon - dlon,
+        longitude__lte=point.lon + dlon,
+    )
+
+
+def _distance_km(point: Point):
+    """Haversine great-circle distance as a database expression (SQLite and PostgreSQL alike)."""
+    half_dlat = Radians(F("latitude") - Value(point.lat)) / Value(2.0)
+    half_dlon = Radians(F("longitude") - Value(point.lon)) / Value(2.0)
+    chord = Power(Sin(half_dlat), Value(2)) + Value(math.cos(math.radians(point.lat))) * Cos(
+        Radians(F("latitude"))
+    ) * Power(Sin(half_dlon), Value(2))
+    return Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(chord))
+
+
+def haversine_km(a: Point, b: Point) -> float:
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(h, 1.0)))
+
+
+def with_distance(queryset: QuerySet[Place], point: Point, radius_km: float) -> QuerySet[Place]:
+    """Places within `radius_km` of `point`, nearest first, each annotated with `distance_km`."""
+    return (
+        queryset.filter(_bounding_box(point, radius_km))
+        .annotate(distance_km=_distance_km(point))
+        .filter(distance_km__lte=radius_km)
+        .order_by("distance_km", "id")
+    )
+
+
+def _open_ids(queryset: QuerySet[Place], instant: dt.datetime) -> list[int]:
+    """Ids of the places of `queryset` open at `instant`, hours and seasons included.
+
+    The database narrows the candidates to places with some interval matching the local weekday
+    and time (computed once per time zone in use); seasons are then applied exactly in Python.
+    """
+    import zoneinfo
+
+    zones = queryset.order_by().values_list("time_zone", flat=True).distinct()
+    narrowing = Q()
+    for zone in zones:
+        local = instant.astimezone(zoneinfo.ZoneInfo(zone))
+        moment = local.time().replace(tzinfo=None, microsecond=0)
+        narrowing |= Q(
+            time_zone=zone,
+            hours__weekday=local.weekday(),
+            hours__opens__lte=moment,
+            hours__closes__gt=moment,
+        )
+    if not narrowing:
+        return []
+    candidates = dict(
+        queryset.filter(narrowing).order_by().values_list("id", "time_zone").distinct()
+    )
+    rules: dict[int, list[hours_logic.HoursRule]] = defaultdict(list)
+    for place_id, season_id, weekday, opens, closes in OpeningHours.objects.filter(
+        place_id__in=candidates
+    ).values_list("place_id", "season_id", "weekday", "opens", "closes"):
+        rules[place_id].append(hours_logic.HoursRule(season_id, weekday, opens, closes))
+    seasons: dict[int, list[hours_logic.SeasonRule]] = defaultdict(list)
+    for season in Season.objects.filter(place_id__in=candidates).values(
+        "id", "place_id", "start_date", "end_date", "yearly", "closed"
+    ):
+        seasons[season["place_id"]].append(_season_rule(season))
+    return [
+        place_id
+        for place_id, zone in candidates.items()
+        if hours_logic.is_open_at(instant, zone, rules[place_id], seasons[place_id])
+    ]
+
+
+def _season_rule(season: dict) -> hours_logic.SeasonRule:
+    return hours_logic.SeasonRule(
+        key=season["id"],
+        start=season["start_date"],
+        end=season["end_date"],
+        yearly=season["yearly"],
+        closed=season["closed"],
+    )
+
+
+def search_places(filters: DirectoryFilters) -> QuerySet[Place]:
+    """The directory query: every criterion combined with AND, nearest first when `near` is set."""
+    queryset = published_places()
+    if filters.q:
+        for word in fold(filters.q).split():
+            queryset = queryset.filter(search_text__contains=word)
+    for kind, codes in (
+        (PlaceTerm.Kind.FUNCTION, filters.functions),
+        (PlaceTerm.Kind.SERVICE, filters.services),
+        (PlaceTerm.Kind.LANGUAGE, filters.languages),
+        (PlaceTerm.Kind.ACCESSIBILITY, filters.accessibility),
+    ):
+        for code in codes:
+            queryset = queryset.filter(
+                id__in=PlaceTerm.objects.filter(kind=kind, code=code).values("place_id")
+            )
+    if filters.network:
+        queryset = queryset.filter(networks__slug=filters.network)
+    if filters.open_at is not None:
+        queryset = queryset.filter(id__in=_open_ids(queryset, filters.open_at))
+    if filters.near is not None:
+        return with_distance(queryset, filters.near, filters.radius_km or MAX_RADIUS_KM)
+    return queryset.order_by("name", "id")
+
+
+def place_detail(slug: str) -> Place | None:
+    return (
+        published_places()
+        .prefetch_related("networks", "photos", "animators", "equipment", "seasons", "hours")
+        .filter(slug=slug)
+        .first()
+    )
+
+
+def place_hours(place: Place) -> tuple[list[hours_logic.HoursRule], list[hours_logic.SeasonRule]]:
+    """The hours and seasons of a place as rules (uses prefetched rows when present)."""
+    rules = [
+        hours_logic.HoursRule(h.season_id, h.weekday, h.opens, h.closes) for h in place.hours.all()
+    ]
+    seasons = [
+        _season_rule(
+            {
+                "id": s.id,
+                "start_date": s.start_date,
+                "end_date": s.end_date,
+                "yearly": s.yearly,
+                "closed": s.closed,
+            }
+        )
+        for s in place.seasons.all()
+    ]
+    return rules, seasons
+
+
+def is_place_open(place: Place, instant: dt.datetime) -> bool:
+    rules, seasons = place_hours(place)
+    return hours_logic.is_open_at(instant, place.time_zone, rules, seasons)
+
+
+def nearby_places(place: Place, *, radius_km: float = 30.0, limit: int = 6) -> list[Place]:
+    point = Point(place.latitude, place.longitude)
+    return list(with_distance(published_places().exclude(pk=place.pk), point, radius_km)[:limit])
+
+
+def geocode_town(text: str) -> tuple[Point, str] | None:
+    """Locate a typed town name (or postcode) from the towns of our own places, no external service.
+
+    Several places in one town give the centre of those places.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    places = Place.objects.filter(is_published=True)
+    matches = places.filter(postcode=text) if text.isdigit() else places.filter(town_key=fold(text))
+    found = matches.aggregate(lat=Avg("latitude"), lon=Avg("longitude"), n=Count("id"))
+    if not found["n"]:
+        return None
+    name = matches.order_by("id").values_list("town", flat=True).first() or text
+    return Point(found["lat"], found["lon"]), name
+
+
+def town_suggestions(prefix: str, *, limit: int = 10) -> list[dict]:
+    key = fold(prefix)
+    if len(key) < 2:
+        return []
+    rows = (
+        Place.objects.filter(is_published=True, town_key__startswith=key)
+        .exclude(town="")
+        .values("town_key")
+        .annotate(n=Count("id"), name=F("town"))
+        .order_by("-n", "town_key")
+    )
+    seen: dict[str, dict] = {}
+    for row in rows:
+        if row["town_key"] not in seen:
+            seen[row["town_key"]] = {"name": row["name"], "places": row["n"]}
+        if len(seen) >= limit:
+            break
+    return list(seen.values())
+
+
+def networks() -> QuerySet[Network]:
+    return Network.objects.annotate(place_count=Count("places")).order_by("name")

@@ -1,0 +1,349 @@
+"""Writes on the directory. Views, the API, the importer and the admin all come through here."""
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from maillage.accounts.models import User
+from maillage.core.text import fold
+
+from .models import Network, OpeningHours, Place, PlaceProposal, PlaceRevision, PlaceTerm, Season
+
+# Plain fields a manager, a proposal or an import may set.
+EDITABLE_FIELDS = (
+    "name",
+    "summary",
+    "description",
+    "address",
+    "postcode",
+    "town",
+    "insee_code",
+    "department",
+    "latitude",
+    "longitude",
+    "email",
+    "phone",
+    "website",
+    "time_zone",
+)
+TERM_FIELDS = {
+    "functions": PlaceTerm.Kind.FUNCTION,
+    "services": PlaceTerm.Kind.SERVICE,
+    "languages": PlaceTerm.Kind.LANGUAGE,
+    "accessibility": PlaceTerm.Kind.ACCESSIBILITY,
+}
+
+
+def unique_slug(name: str, town: str = "", *, exclude_pk: int | None = None) -> str:
+    """A slug nobody else has: the name, then the name and town, then a number."""
+    others = Place.objects.exclude(pk=exclude_pk) if exclude_pk else Place.objects.all()
+    base = slugify(name)[:100] or "lieu"
+    candidates = [base]
+    if town:
+        candidates.append(f"{base}-{slugify(town)}"[:110])
+    for candidate in candidates:
+        if not others.filter(slug=candidate).exists():
+            return candidate
+    stem = candidates[-1]
+    taken = set(others.filter(slug__startswith=f"{stem}-").values_list("slug", flat=True))
+    number = 2
+    while f"{stem}-{number}" in taken:
+        number += 1
+    return f"{stem}-{number}"
+
+
+def _refresh_search_fields(place: Place) -> None:
+    place.town_key = fold(place.town)
+    place.search_text = fold(
+        " ".join([place.name, place.town, place.postcode, place.summary, place.address])
+    )
+
+
+def _set_terms(place: Place, kind: str, codes: Iterable[str]) -> tuple[list[str], list[str]]:
+    wanted = sorted(set(codes))
+    unknown = [code for code in wanted if code not in PlaceTerm.VOCABULARY[kind]]
+    if unknown:
+        raise ValidationError(
+            {kind: _("Unknown codes: %(codes)s.") % {"codes": ", ".join(unknown)}}
+        )
+    current = sorted(place.terms.filter(kind=kind).values_list("code", flat=True))
+    if current != wanted:
+        place.terms.filter(kind=kind).exclude(code__in=wanted).delete()
+        PlaceTerm.objects.bulk_create(
+            [PlaceTerm(place=place, kind=kind, code=c) for c in wanted if c not in current]
+        )
+    return current, wanted
+
+
+def _jsonable(value):
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _apply(
+    place: Place,
+    data: Mapping,
+    *,
+    author: User | None,
+    source: str,
+    proposal: PlaceProposal | None = None,
+    networks: Iterable[Network] | None = None,
+) -> Place:
+    changes: dict[str, list] = {}
+    for name in EDITABLE_FIELDS:
+        if name in data:
+            old, new = getattr(place, name), data[name]
+            if new is None:
+                new = "" if name not in ("latitude", "longitude") else old
+            if old != new:
+                changes[name] = [_jsonable(old), _jsonable(new)]
+                setattr(place, name, new)
+    creating = place.pk is None
+    if creating or not place.slug:
+        place.slug = unique_slug(place.name, place.town)
+    _refresh_search_fields(place)
+    place.full_clean()
+    place.save()
+    for field_name, kind in TERM_FIELDS.items():
+        if field_name in data:
+            old, new = _set_terms(place, kind, data[field_name] or [])
+            if old != new:
+                changes[field_name] = [old, new]
+    if networks is not None:
+        old = sorted(place.networks.values_list("slug", flat=True))
+        place.networks.set(networks)
+        new = sorted(n.slug for n in networks)
+        if old != new:
+            changes["networks"] = [old, new]
+    if changes or creating:
+        PlaceRevision.objects.create(
+            place=place,
+            author=author,
+            source=PlaceRevision.Source.CREATED if creating and source != "import" else source,
+            proposal=proposal,
+            changes=changes,
+        )
+    return place
+
+
+@transaction.atomic
+def place_create(
+    *,
+    data: Mapping,
+    author: User | None = None,
+    source: str = PlaceRevision.Source.EDIT,
+    networks: Iterable[Network] | None = None,
+    proposal: PlaceProposal | None = None,
+) -> Place:
+    """Create a place from validated values; records the creation in its history."""
+    return _apply(
+        Place(), data, author=author, source=source, networks=networks, proposal=proposal
+    )
+
+
+@transaction.atomic
+def place_update(
+    *,
+    place: Place,
+    data: Mapping,
+    author: User | None = None,
+    source: str = PlaceRevision.Source.EDIT,
+    networks: Iterable[Network] | None = None,
+    proposal: PlaceProposal | None = None,
+) -> Place:
+    """Change the given fields of a place; every changed value is kept in its history."""
+    place = Place.objects.select_for_update().get(pk=place.pk)
+    return _apply(place, data, author=author, source=source, networks=networks, proposal=proposal)
+
+
+@transaction.atomic
+def place_week_hours_set(
+    *,
+    place: Place,
+    intervals: Iterable[tuple[int, dt.time, dt.time]],
+    season: Season | None = None,
+    author: User | None = None,
+) -> None:
+    """Replace the weekly hours of a place (or of one of its seasons) by `intervals`."""
+    intervals = sorted(set(intervals))
+    for weekday, opens, closes in intervals:
+        if not opens < closes:
+            raise ValidationError(_("A closing time must come after its opening time."))
+    by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
+    for weekday, opens, closes in intervals:
+        by_day.setdefault(weekday, []).append((opens, closes))
+    for spans in by_day.values():
+        for (_o1, c1), (o2, _c2) in zip(spans, spans[1:], strict=False):
+            if o2 < c1:
+                raise ValidationError(_("Two opening intervals of the same day overlap."))
+    existing = OpeningHours.objects.filter(place=place, season=season)
+    old = sorted((h.weekday, h.opens.isoformat(), h.closes.isoformat()) for h in existing)
+    new = [(w, o.isoformat(), c.isoformat()) for w, o, c in intervals]
+    if old == new:
+        return
+    existing.delete()
+    OpeningHours.objects.bulk_create(
+        [
+            OpeningHours(place=place, season=season, weekday=w, opens=o, closes=c)
+            for w, o, c in intervals
+        ]
+    )
+    label = f"hours:{season.name}" if season else "hours"
+    PlaceRevision.objects.create(
+        place=place, author=author, source=PlaceRevision.Source.EDIT, changes={label: [old, new]}
+    )
+
+
+@transaction.atomic
+def season_save(
+    *,
+    place: Place,
+    season: Season | None,
+    name: str,
+    start_date: dt.date,
+    end_date: dt.date,
+    yearly: bool,
+    closed: bool,
+    author: User | None = None,
+) -> Season:
+    season = season or Season(place=place)
+    before = None if season.pk is None else [
+        season.name, season.start_date.isoformat(), season.end_date.isoformat(),
+        season.yearly, season.closed,
+    ]
+    season.name, season.start_date, season.end_date = name, start_date, end_date
+    season.yearly, season.closed = yearly, closed
+    season.full_clean()
+    season.save()
+    after = [name, start_date.isoformat(), end_date.isoformat(), yearly, closed]
+    if before != after:
+        PlaceRevision.objects.create(
+            place=place,
+            author=author,
+            source=PlaceRevision.Source.EDIT,
+            changes={f"season:{name}": [before, after]},
+        )
+    return season
+
+
+@transaction.atomic
+def season_delete(*, season: Season, author: User | None = None) -> None:
+    PlaceRevision.objects.create(
+        place=season.place,
+        author=author,
+        source=PlaceRevision.Source.EDIT,
+        changes={f"season:{season.name}": [[season.start_date.isoformat(),
+                                            season.end_date.isoformat()], None]},
+    )
+    season.delete()
+
+
+def proposal_submit(
+    *,
+    kind: str,
+    payload: Mapping,
+    place: Place | None = None,
+    network: Network | None = None,
+    proposer: User | None = None,
+    proposer_name: str = "",
+    proposer_email: str = "",
+    message: str = "",
+) -> PlaceProposal:
+    """Record a proposal from anyone; it changes nothing until a coordinator approves it."""
+    if kind == PlaceProposal.Kind.CORRECTION and place is None:
+        raise ValidationError(_("A correction must name the place it corrects."))
+    if proposer is None and not proposer_email:
+        raise ValidationError({"proposer_email": _("Give an email so that we can answer you.")})
+    proposal = PlaceProposal(
+        kind=kind,
+        place=place,
+        network=network,
+        payload={k: _jsonable(v) for k, v in payload.items()},
+        proposer=proposer,
+        proposer_name=proposer_name,
+        proposer_email=proposer_email or (proposer.email if proposer else ""),
+        message=message,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
+    proposal.full_clean()
+    proposal.save()
+    return proposal
+
+
+def _notify_proposer(proposal: PlaceProposal) -> None:
+    recipient = proposal.proposer.email if proposal.proposer else proposal.proposer_email
+    if not recipient:
+        return
+    language = proposal.proposer.language if proposal.proposer else proposal.language
+    with translation.override(language):
+        context = {"proposal": proposal, "site_name": settings.MAILLAGE_SITE_NAME}
+        if proposal.status == PlaceProposal.Status.APPROVED and proposal.place_id:
+            context["place_url"] = reverse("places:detail", kwargs={"slug": proposal.place.slug})
+        subject = (
+            _("Your proposal was approved")
+            if proposal.status == PlaceProposal.Status.APPROVED
+            else _("Your proposal was not accepted")
+        )
+        body = render_to_string("places/email/proposal_decision.txt", context)
+        send_mail(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, None, [recipient])
+
+
+@transaction.atomic
+def proposal_approve(*, proposal: PlaceProposal, reviewer: User) -> Place:
+    """Apply a pending proposal to the directory and tell the proposer, once committed."""
+    proposal = PlaceProposal.objects.select_for_update().get(pk=proposal.pk)
+    if proposal.status != PlaceProposal.Status.PENDING:
+        raise ValidationError(_("This proposal has already been moderated."))
+    payload = dict(proposal.payload)
+    networks = None
+    if proposal.kind == PlaceProposal.Kind.NEW:
+        networks = [proposal.network] if proposal.network else None
+        place = place_create(
+            data=payload,
+            author=reviewer,
+            source=PlaceRevision.Source.PROPOSAL,
+            networks=networks,
+            proposal=proposal,
+        )
+    else:
+        place = place_update(
+            place=proposal.place,
+            data=payload,
+            author=reviewer,
+            source=PlaceRevision.Source.PROPOSAL,
+            proposal=proposal,
+        )
+    proposal.place = place
+    proposal.status = PlaceProposal.Status.APPROVED
+    proposal.reviewed_by = reviewer
+    proposal.reviewed_at = timezone.now()
+    proposal.save()
+    transaction.on_commit(lambda: _notify_proposer(proposal))
+    return place
+
+
+@transaction.atomic
+def proposal_reject(*, proposal: PlaceProposal, reviewer: User, reason: str) -> PlaceProposal:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why, so that the proposer understands.")})
+    proposal = PlaceProposal.objects.select_for_update().get(pk=proposal.pk)
+    if proposal.status != PlaceProposal.Status.PENDING:
+        raise ValidationError(_("This proposal has already been moderated."))
+    proposal.status = PlaceProposal.Status.REJECTED
+    proposal.decision_reason = reason
+    proposal.reviewed_by = reviewer
+    proposal.reviewed_at = timezone.now()
+    proposal.save()
+    transaction.on_commit(lambda: _notify_proposer(proposal))
+    return proposal
