@@ -1,0 +1,88 @@
+from django.contrib import admin
+
+from .models import (
+    Animator,
+    Equipment,
+    Network,
+    OpeningHours,
+    Place,
+    PlacePhoto,
+    PlaceProposal,
+    PlaceRevision,
+    PlaceTerm,
+    Season,
+)
+
+
+class PlaceTermInline(admin.TabularInline):
+    model = PlaceTerm
+    extra = 0
+
+
+class OpeningHoursInline(admin.TabularInline):
+    model = OpeningHours
+    extra = 0
+
+
+class SeasonInline(admin.TabularInline):
+    model = Season
+    extra = 0
+
+
+class PhotoInline(admin.TabularInline):
+    model = PlacePhoto
+    extra = 0
+
+
+class AnimatorInline(admin.TabularInline):
+    model = Animator
+    extra = 0
+
+
+class EquipmentInline(admin.TabularInline):
+    model = Equipment
+    extra = 0
+
+
+@admin.register(Network)
+class NetworkAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Place)
+class PlaceAdmin(admin.ModelAdmin):
+    list_display = ["name", "town", "postcode", "is_published", "source"]
+    list_filter = ["is_published", "source", "networks"]
+    search_fields = ["name", "town", "postcode", "slug"]
+    filter_horizontal = ["networks"]
+    readonly_fields = ["source", "source_id"]
+    inlines = [
+        PlaceTermInline,
+        OpeningHoursInline,
+        SeasonInline,
+        PhotoInline,
+        AnimatorInline,
+        EquipmentInline,
+    ]
+
+
+@admin.register(PlaceProposal)
+class PlaceProposalAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "kind", "status", "network", "created_at"]
+    list_filter = ["status", "kind", "network"]
+    readonly_fields = ["payload", "proposer", "reviewed_by", "reviewed_at"]
+
+
+@admin.register(PlaceRevision)
+class PlaceRevisionAdmin(admin.ModelAdmin):
+    list_display = ["place", "source", "author", "created_at"]
+    list_filter = ["source"]
+    readonly_fields = ["place", "author", "source", "proposal", "changes", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
