@@ -80,6 +80,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "maillage.core.context_processors.site",
+                "maillage.places.context_processors.navigation",
             ],
         },
     },
@@ -152,6 +153,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = env.STATIC_ROOT
 STATICFILES_DIRS = [
+    BASE_DIR / "static",
     ("vendor/leaflet", env.NODE_MODULES / "leaflet" / "dist"),
     ("vendor/leaflet.markercluster", env.NODE_MODULES / "leaflet.markercluster" / "dist"),
     ("vendor/htmx", env.NODE_MODULES / "htmx.org" / "dist"),
@@ -210,6 +212,8 @@ MAILLAGE_SITE_NAME = env.SITE_NAME
 MAILLAGE_TILE_URL = env.TILE_URL
 MAILLAGE_TILE_ATTRIBUTION = env.TILE_ATTRIBUTION
 MAILLAGE_PROPOSALS_PER_HOUR = env.PROPOSALS_PER_HOUR
+MAILLAGE_BASE_URL = env.BASE_URL
+MAILLAGE_TRUST_PROXY = env.TRUST_PROXY
 
 LOGGING = {
     "version": 1,

@@ -33,8 +33,11 @@ class SeasonRule:
     def length_days(self) -> int:
         if not self.yearly:
             return (self.end - self.start).days
-        start = dt.date(2001, self.start.month, self.start.day)
-        end = dt.date(2001, self.end.month, min(self.end.day, 28 if self.end.month == 2 else 31))
+        # Measured in a common year: a 29 February counts as the 28th.
+        start, end = (
+            dt.date(2001, day.month, min(day.day, 28) if day.month == 2 else day.day)
+            for day in (self.start, self.end)
+        )
         return (end - start).days % 365
 
 
@@ -85,6 +88,21 @@ def is_open_at(
     )
 
 
+def _clock_change(zone: zoneinfo.ZoneInfo, start: dt.datetime, end: dt.datetime):
+    """The instant in (start, end] at which the zone's UTC offset changes, if it does."""
+    offset = start.astimezone(zone).utcoffset()
+    if end.astimezone(zone).utcoffset() == offset:
+        return None
+    low, high = start, end
+    while high - low > dt.timedelta(microseconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == offset:
+            low = middle
+        else:
+            high = middle
+    return high
+
+
 def next_change(
     instant: dt.datetime,
     time_zone: str,
@@ -93,14 +111,31 @@ def next_change(
     *,
     horizon_days: int = 14,
 ) -> dt.datetime | None:
-    """The next instant the place opens or closes (within the horizon), as an aware datetime."""
+    """The next instant the place opens or closes (within the horizon), as an aware datetime.
+
+    Candidates are the opening and closing times of each local day (both readings of a time the
+    clocks repeat) and the instants the clocks change; the first one at which `is_open_at`
+    differs from now wins, so back-to-back intervals (9–12, 12–18) are no change.
+    """
+    if instant.tzinfo is None:
+        raise ValueError("next_change needs an aware datetime")
     zone = zoneinfo.ZoneInfo(time_zone)
-    local = instant.astimezone(zone)
+    now = instant.astimezone(dt.UTC)
+    first_day = now.astimezone(zone).date()
+    candidates: set[dt.datetime] = set()
     for offset in range(horizon_days + 1):
-        day = local.date() + dt.timedelta(days=offset)
+        day = first_day + dt.timedelta(days=offset)
+        day_start = dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
+        change = _clock_change(zone, day_start, day_start + dt.timedelta(days=1))
+        if change is not None:
+            candidates.add(change)
         for opens, closes in intervals_on(day, hours, seasons):
             for boundary in (opens, closes):
-                candidate = dt.datetime.combine(day, boundary, tzinfo=zone)
-                if candidate > local:
-                    return candidate
+                for fold in (0, 1):
+                    local = dt.datetime.combine(day, boundary, tzinfo=zone).replace(fold=fold)
+                    candidates.add(local.astimezone(dt.UTC))
+    open_now = is_open_at(now, time_zone, hours, seasons)
+    for candidate in sorted(c for c in candidates if c > now):
+        if is_open_at(candidate, time_zone, hours, seasons) != open_now:
+            return candidate.astimezone(zone)
     return None

@@ -1,5 +1,7 @@
 """schema.org description of a place, embedded in its page for search engines and aggregators."""
 
+import json
+
 from . import vocabulary
 from .models import Place
 
@@ -81,3 +83,11 @@ def place_jsonld(place: Place, request) -> dict:
     if photos:
         data["image"] = photos
     return data
+
+
+_SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
+
+
+def place_jsonld_script(place: Place, request) -> str:
+    """JSON-LD safe to put inside a <script> element: no "</script>" can close it early."""
+    return json.dumps(place_jsonld(place, request), ensure_ascii=False).translate(_SCRIPT_ESCAPES)

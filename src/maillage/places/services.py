@@ -288,7 +288,7 @@ def _notify_proposer(proposal: PlaceProposal) -> None:
     with translation.override(language):
         context = {"proposal": proposal, "site_name": settings.MAILLAGE_SITE_NAME}
         if proposal.status == PlaceProposal.Status.APPROVED and proposal.place_id:
-            context["place_url"] = reverse("places:detail", kwargs={"slug": proposal.place.slug})
+            context["place_url"] = settings.MAILLAGE_BASE_URL + reverse("places:detail", kwargs={"slug": proposal.place.slug})
         subject = (
             _("Your proposal was approved")
             if proposal.status == PlaceProposal.Status.APPROVED

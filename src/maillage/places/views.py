@@ -1,7 +1,6 @@
 """Directory pages. Thin: forms validate, selectors read, services write, permissions decide."""
 
 import datetime as dt
-import json
 import zoneinfo
 
 from django.conf import settings
@@ -30,7 +29,7 @@ from .forms import (
     WeekHoursForm,
 )
 from .hours import intervals_on, is_open_at, next_change
-from .jsonld import place_jsonld
+from .jsonld import place_jsonld_script
 from .models import Network, Place, PlaceProposal, Season
 
 PAGE_SIZE = 20
@@ -123,7 +122,7 @@ def place_detail(request, slug):
         "week": _week(place, rules, seasons),
         "seasons": place.seasons.all(),
         "nearby": selectors.nearby_places(place),
-        "jsonld": json.dumps(place_jsonld(place, request), ensure_ascii=False),
+        "jsonld": place_jsonld_script(place, request),
         "can_edit": permissions.can_edit_place(request.user, place),
         "terms": {
             "functions": [vocabulary.term(c) for c in place.functions],
