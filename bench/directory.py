@@ -38,13 +38,29 @@ EMPTY_MIN_KM = 150.0  # an "empty" point is at least this far from every census 
 TARGET_P95_MS = 20.0  # PRODUCT.md §4: proximity search at world scale
 TARGET_RATIO = 3.0  # the issue: the ORM path within 3x of raw SQL
 
+# Haversine in km from (%(lat)s, %(lon)s), with %(cos_lat)s = cos(lat) computed in Python, written
+# with the functions both backends have: PostgreSQL natively, SQLite >= 3.35 when built with its
+# math functions (Django checks, and otherwise registers Python functions of the same names).
+DISTANCE_SQL = (
+    "%(diameter)s * ASIN(SQRT("
+    "POWER(SIN(RADIANS(latitude - %(lat)s) / 2), 2)"
+    " + %(cos_lat)s * COS(RADIANS(latitude))"
+    " * POWER(SIN(RADIANS(longitude - %(lon)s) / 2), 2)"
+    "))"
+)
+BOX_SQL = (
+    "is_published = %(published)s"
+    " AND latitude BETWEEN %(lat_min)s AND %(lat_max)s"
+    " AND longitude BETWEEN %(lon_min)s AND %(lon_max)s"
+)
+
 # Variants, in table order: key -> label.
 VARIANTS = {
     "orm": "(a) ORM selector, terms prefetched (as the API)",
     "raw": "(b) raw SQL (ceiling)",
     "orm_no_prefetch": "(c) ORM selector, no prefetch",
     "raw_terms": "(d) raw SQL + terms query",
-    "orm_sql": "(e) ORM's own SQL through cursor",
+    "orm_sql": "(e) ORM-built SQL via cursor (no models)",
     "api_page": "(f) ORM count() + page (as /api/places)",
 }
 
@@ -208,27 +224,17 @@ def query_points(count: int, seed: int) -> list[tuple[float, float]]:
 def raw_sql(connection) -> tuple[str, str]:
     """The proximity query by hand, and the terms query for its ids.
 
-    Bounding box on the (latitude, longitude) index, haversine in SQL with the functions both
-    backends provide natively (SQLite >= 3.35 built with math functions, as Django checks;
-    otherwise Django registers Python functions of the same names on its connections).
+    Bounding box on the (latitude, longitude) index, haversine in SQL, the same columns as the
+    ORM selects, nearest first.
     """
     from maillage.places.models import Place, PlaceTerm
 
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in Place._meta.concrete_fields)
-    distance = (
-        "2 * %(r)s * ASIN(SQRT("
-        "POWER(SIN(RADIANS(latitude - %(lat)s) / 2), 2)"
-        " + %(cos_lat)s * COS(RADIANS(latitude))"
-        " * POWER(SIN(RADIANS(longitude - %(lon)s) / 2), 2)"
-        "))"
-    )
     places = (
         f"SELECT {columns}, distance_km FROM ("
-        f"SELECT {columns}, {distance} AS distance_km FROM {quote(Place._meta.db_table)}"
-        " WHERE is_published = %(published)s"
-        " AND latitude BETWEEN %(lat_min)s AND %(lat_max)s"
-        " AND longitude BETWEEN %(lon_min)s AND %(lon_max)s"
+        f"SELECT {columns}, {DISTANCE_SQL} AS distance_km FROM {quote(Place._meta.db_table)}"
+        f" WHERE {BOX_SQL}"
         ") AS near WHERE distance_km <= %(radius)s ORDER BY distance_km, id LIMIT %(limit)s"
     )
     terms = (
@@ -246,7 +252,7 @@ def raw_params(lat: float, lon: float) -> dict:
     cos_lat = max(math.cos(math.radians(lat)), 0.01)
     dlon = min(RADIUS_KM / (KM_PER_DEGREE * cos_lat), 180.0)
     return {
-        "r": EARTH_RADIUS_KM,
+        "diameter": 2 * EARTH_RADIUS_KM,
         "lat": lat,
         "lon": lon,
         "cos_lat": math.cos(math.radians(lat)),
@@ -312,6 +318,22 @@ def make_variants(connection):
     }
 
 
+def check_same_places(connection, points: list[tuple[float, float]]) -> None:
+    """The ORM selector and the raw SQL must return the same places in the same order."""
+    from maillage.places import selectors
+    from maillage.places.selectors import DirectoryFilters, Point
+
+    places_sql, _ = raw_sql(connection)
+    for lat, lon in points:
+        filters = DirectoryFilters(near=Point(lat, lon), radius_km=RADIUS_KM)
+        orm_ids = [place.id for place in selectors.search_places(filters)[:LIMIT]]
+        with connection.cursor() as cursor:
+            cursor.execute(places_sql, raw_params(lat, lon))
+            raw_ids = [row[0] for row in cursor.fetchall()]
+        if orm_ids != raw_ids:
+            raise SystemExit(f"ORM and raw SQL disagree at {lat}, {lon}: {orm_ids} != {raw_ids}")
+
+
 def percentile(sorted_values: list[float], fraction: float) -> float:
     """Linear interpolation between closest ranks (numpy's default)."""
     if not sorted_values:
@@ -353,7 +375,36 @@ def measure(variants: dict, points: list[tuple[float, float]], warmup: list) -> 
     for name in names:
         if found[name] != reference:
             raise SystemExit(f"Variant {name} found other places than raw SQL")
-    return {name: summarize(times[name], found[name]) for name in names}
+    return {name: summarize(times[name], found[name]) for name in names}, times
+
+
+def candidates(connection, points: list[tuple[float, float]]) -> dict:
+    """How many rows each query reads (bounding box) and how many lie within the radius."""
+    from maillage.places.models import Place
+
+    table = connection.ops.quote_name(Place._meta.db_table)
+    sql = (
+        "SELECT COUNT(*),"
+        f" COALESCE(SUM(CASE WHEN {DISTANCE_SQL} <= %(radius)s THEN 1 ELSE 0 END), 0)"
+        f" FROM {table} WHERE {BOX_SQL}"
+    )
+    in_box, in_radius = [], []
+    with connection.cursor() as cursor:
+        for lat, lon in points:
+            cursor.execute(sql, raw_params(lat, lon))
+            box, radius = cursor.fetchone()
+            in_box.append(box)
+            in_radius.append(radius)
+    summary = {}
+    for name, values in (("in_box", in_box), ("in_radius", in_radius)):
+        ordered = sorted(values)
+        summary[name] = {
+            "p50": percentile(ordered, 0.5),
+            "p95": percentile(ordered, 0.95),
+            "max": ordered[-1] if ordered else 0,
+            "mean": round(sum(ordered) / len(ordered), 1) if ordered else 0,
+        }
+    return summary
 
 
 def diagnostics(connection, point: tuple[float, float]) -> dict:
@@ -427,13 +478,22 @@ def run_child(args: argparse.Namespace) -> int:
                 f"in {data['seconds']} s.",
                 flush=True,
             )
+        load_before = os.getloadavg()
+        if load_before[0] > 1.0:
+            print(
+                f"Warning: load average {load_before[0]:.2f}; other processes may skew timings.",
+                flush=True,
+            )
         points = query_points(args.warmup + args.queries, args.seed + 1)
         warmup, timed = points[: args.warmup], points[args.warmup :]
+        check_same_places(connection, warmup)
         variants = make_variants(connection)
         started = time.perf_counter()
-        stats = measure(variants, timed, warmup)
+        stats, times = measure(variants, timed, warmup)
         elapsed = time.perf_counter() - started
-        busiest = max(timed, key=lambda p: variants["raw"](*p)) if timed else (46.5, 2.5)
+        by_raw_time = sorted(range(len(timed)), key=lambda i: times["raw"][i])
+        typical = timed[by_raw_time[len(by_raw_time) // 2]]
+        slowest = timed[by_raw_time[-1]]
         result = {
             "backend": args.backend,
             "database": location,
@@ -448,6 +508,11 @@ def run_child(args: argparse.Namespace) -> int:
             "limit": LIMIT,
             "dataset": data,
             "seconds": round(elapsed, 2),
+            "load_average": {
+                "before": [round(x, 2) for x in load_before],
+                "after": [round(x, 2) for x in os.getloadavg()],
+            },
+            "cpus": os.cpu_count(),
             "variants": stats,
             "ratio_orm_raw": {
                 "p50": round(stats["orm"]["p50_ms"] / stats["raw"]["p50_ms"], 2),
@@ -458,7 +523,11 @@ def run_child(args: argparse.Namespace) -> int:
                 "p95": round(stats["orm"]["p95_ms"] / stats["raw_terms"]["p95_ms"], 2),
             },
             "targets": {"p95_ms": TARGET_P95_MS, "orm_over_raw": TARGET_RATIO},
-            "diagnostics": diagnostics(connection, busiest),
+            "candidates": candidates(connection, timed),
+            "diagnostics": {
+                "typical_point": diagnostics(connection, typical),
+                "slowest_point": diagnostics(connection, slowest),
+            },
         }
     finally:
         if not args.keep:
@@ -503,6 +572,16 @@ def markdown_table(results: list[dict]) -> str:
             f"| {ratio_terms['p50']:.2f}x | {ratio_terms['p95']:.2f}x "
             f"| {'yes' if p95 < TARGET_P95_MS else 'NO'} "
             f"| {'yes' if ratio['p95'] < TARGET_RATIO else 'NO'} |"
+        )
+    lines.append("")
+    for result in results:
+        box, near = result["candidates"]["in_box"], result["candidates"]["in_radius"]
+        load = result["load_average"]
+        lines.append(
+            f"- {result['backend']}: rows read per query (bounding box) p50 {box['p50']:.0f}, "
+            f"p95 {box['p95']:.0f}, max {box['max']}; within {result['radius_km']:g} km p50 "
+            f"{near['p50']:.0f}, p95 {near['p95']:.0f}; load average before/after "
+            f"{load['before'][0]:.2f}/{load['after'][0]:.2f} on {result['cpus']} CPUs."
         )
     return "\n".join(lines)
 

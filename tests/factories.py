@@ -4,7 +4,7 @@ import factory
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
 from maillage.places.models import Network, OpeningHours, Place, Season
-from maillage.places.services import _refresh_search_fields
+from maillage.places.services import refresh_search_fields
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -44,7 +44,7 @@ class PlaceFactory(factory.django.DjangoModelFactory):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         place = model_class(*args, **kwargs)
-        _refresh_search_fields(place)
+        refresh_search_fields(place)
         place.save()
         return place
 

@@ -88,9 +88,7 @@ TEMPLATES = [
 
 if env.DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(
-            env.DATABASE_URL, conn_max_age=60, conn_health_checks=True
-        )
+        "default": dj_database_url.parse(env.DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
 else:
     env.SQLITE_PATH.parent.mkdir(parents=True, exist_ok=True)

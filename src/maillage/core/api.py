@@ -84,7 +84,10 @@ def install_error_handlers(api) -> None:
     def _validation(request, exc):
         details: dict[str, list[str]] = {}
         for error in exc.errors:
-            location = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
+            location = [str(part) for part in error.get("loc", ())]
+            if location[:1] == ["body"]:
+                location = location[2:]  # "body", then the name of the view's payload argument
+            location = [part for part in location if part not in ("query", "path")]
             details.setdefault(".".join(location) or "request", []).append(error.get("msg", ""))
         return reply(request, 400, _("Some values are invalid."), details)
 

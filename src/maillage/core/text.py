@@ -8,7 +8,7 @@ _SAINT = re.compile(r"\b(st|ste)\b")
 
 
 def fold(text: str) -> str:
-    """Lower-case, accent-free, single-spaced text: "Saint-Chély d'Apcher" -> "saint chely d apcher".
+    """Lower-case, accent-free, single-spaced: "Saint-Chély d'Apcher" -> "saint chely d apcher".
 
     Search compares folded strings so that a user typing without accents (phones, foreign
     keyboards) still finds "Mende" from "mende" and "Saint-Chély" from "st chely".

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from . import services
 from .models import (
     Animator,
     Equipment,
@@ -66,6 +67,26 @@ class PlaceAdmin(admin.ModelAdmin):
         AnimatorInline,
         EquipmentInline,
     ]
+
+    def save_model(self, request, obj, form, change):
+        """Admin edits land in the place's history like any other change."""
+        services.refresh_search_fields(obj)
+        super().save_model(request, obj, form, change)
+        changes = {
+            name: [
+                services.jsonable(form.initial.get(name)),
+                services.jsonable(form.cleaned_data.get(name)),
+            ]
+            for name in form.changed_data
+            if name in services.EDITABLE_FIELDS
+        }
+        if changes or not change:
+            PlaceRevision.objects.create(
+                place=obj,
+                author=request.user,
+                source=PlaceRevision.Source.EDIT if change else PlaceRevision.Source.CREATED,
+                changes=changes,
+            )
 
 
 @admin.register(PlaceProposal)

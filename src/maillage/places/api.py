@@ -5,7 +5,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from maillage.core.api import ApiError, BearerToken, ErrorOut, OptionalBearer, invalid, page_params
 from maillage.core.ratelimit import client_ip, hit
@@ -74,6 +74,7 @@ class PlaceIn(Schema):
     services: list[str] | None = None
     languages: list[str] | None = None
     accessibility: list[str] | None = None
+    translations: dict[str, dict[str, str]] | None = None
 
 
 class ProposalIn(PlaceIn):
@@ -125,8 +126,13 @@ FILTER_DOC = (
 )
 
 
-@router.get("/places", response={200: PlaceListOut, **ERRORS}, auth=OptionalBearer(),
-            summary="Search the directory", description=FILTER_DOC)
+@router.get(
+    "/places",
+    response={200: PlaceListOut, **ERRORS},
+    auth=OptionalBearer(),
+    summary="Search the directory",
+    description=FILTER_DOC,
+)
 def list_places(
     request,
     q: str = "",
@@ -146,17 +152,43 @@ def list_places(
     return {"count": count, "results": [_place_out(p) for p in queryset[start : start + size]]}
 
 
-@router.get("/places.geojson", response={200: GeoJsonOut, **ERRORS}, auth=OptionalBearer(),
-            summary="The directory as a GeoJSON FeatureCollection", description=FILTER_DOC)
-def places_geojson(request, q: str = "", near: str = "", radius_km: float | None = None,
-                   function: str = "", service: str = "", network: str = "", open_at: str = ""):
+@router.get(
+    "/places.geojson",
+    response={200: GeoJsonOut, **ERRORS},
+    auth=OptionalBearer(),
+    summary="The directory as a GeoJSON FeatureCollection",
+    description=FILTER_DOC,
+)
+def places_geojson(
+    request,
+    q: str = "",
+    near: str = "",
+    radius_km: float | None = None,
+    function: str = "",
+    service: str = "",
+    network: str = "",
+    open_at: str = "",
+):
     return exports.places_geojson(_filtered(request).prefetch_related("networks"))
 
 
-@router.get("/places.csv", auth=OptionalBearer(), response={200: None, **ERRORS},
-            summary="The directory as CSV (our import layout)", description=FILTER_DOC)
-def places_csv(request, q: str = "", near: str = "", radius_km: float | None = None,
-               function: str = "", service: str = "", network: str = "", open_at: str = ""):
+@router.get(
+    "/places.csv",
+    auth=OptionalBearer(),
+    response={200: None, **ERRORS},
+    summary="The directory as CSV (our import layout)",
+    description=FILTER_DOC,
+)
+def places_csv(
+    request,
+    q: str = "",
+    near: str = "",
+    radius_km: float | None = None,
+    function: str = "",
+    service: str = "",
+    network: str = "",
+    open_at: str = "",
+):
     rows = exports.places_csv(_filtered(request).prefetch_related("networks").iterator(2000))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="places.csv"'
@@ -168,6 +200,10 @@ def get_place(request, slug: str):
     place = selectors.place_detail(slug)
     if place is None:
         raise ApiError(404, _("There is no place “%(slug)s”.") % {"slug": slug})
+    return _place_detail_out(place)
+
+
+def _place_detail_out(place: Place) -> dict:
     return {
         **_place_out(place),
         "description": place.description,
@@ -196,7 +232,17 @@ def update_place(request, slug: str, payload: PlaceIn):
         raise invalid(form)
     data = {key: value for key, value in form.place_data().items() if key in given}
     services.place_update(place=place, data=data, author=request.auth)
-    return get_place(request, place.slug)
+    # Not place_detail(): a manager may edit a place that is not published.
+    return _place_detail_out(selectors.place_detail(place.slug, published_only=False))
+
+
+def _form_data(values: dict) -> dict:
+    """API values in the shape of PlaceForm data: translations become `summary_es` fields."""
+    data = {key: value for key, value in values.items() if key != "translations"}
+    for code, texts in (values.get("translations") or {}).items():
+        for field, text in (texts or {}).items():
+            data[f"{field}_{code}"] = text
+    return data
 
 
 def _merged(place: Place, given: dict) -> dict:
@@ -204,12 +250,17 @@ def _merged(place: Place, given: dict) -> dict:
     data = {name: getattr(place, name) for name in PlaceForm.Meta.fields}
     for name in ("functions", "services", "languages", "accessibility"):
         data[name] = getattr(place, name)
-    data.update({key: value for key, value in given.items() if value is not None})
+    data.update(_form_data({"translations": place.translations}))
+    data.update(_form_data({key: value for key, value in given.items() if value is not None}))
     return {key: ("" if value is None else value) for key, value in data.items()}
 
 
-@router.post("/proposals", response={201: ProposalOut, **ERRORS}, auth=OptionalBearer(),
-             summary="Propose a new place, or a correction when `place` is given")
+@router.post(
+    "/proposals",
+    response={201: ProposalOut, **ERRORS},
+    auth=OptionalBearer(),
+    summary="Propose a new place, or a correction when `place` is given",
+)
 def create_proposal(request, payload: ProposalIn):
     limit = hit("proposal", client_ip(request), limit=_proposal_limit(), window_seconds=3600)
     if not limit.allowed:
@@ -221,20 +272,28 @@ def create_proposal(request, payload: ProposalIn):
         if place is None:
             raise ApiError(404, _("There is no place “%(slug)s”.") % {"slug": given["place"]})
     user = request.auth if request.auth is not True else None
-    data = _merged(place, given) if place else {k: v for k, v in given.items() if v is not None}
+    data = (
+        _merged(place, given)
+        if place
+        else _form_data({k: v for k, v in given.items() if v is not None})
+    )
     network = given.get("network")
     if network:
         found = Network.objects.filter(slug=network).first()
         if found is None:
-            raise ApiError(400, _("Some values are invalid."),
-                           {"network": [_("There is no network “%(slug)s”.") % {"slug": network}]})
+            raise ApiError(
+                400,
+                _("Some values are invalid."),
+                {"network": [_("There is no network “%(slug)s”.") % {"slug": network}]},
+            )
         data["network"] = found.pk
     form = ProposalForm(data, instance=place or Place(), user=user, anti_spam=False)
     if not form.is_valid():
         raise invalid(form)
     proposal = services.proposal_submit(
         kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
-        payload=form.place_data(),
+        # A correction carries only what the proposer changed.
+        payload={k: v for k, v in form.place_data().items() if not place or k in given},
         place=place,
         network=form.cleaned_data.get("network"),
         proposer=user,
@@ -242,8 +301,15 @@ def create_proposal(request, payload: ProposalIn):
         proposer_email=form.cleaned_data.get("proposer_email", ""),
         message=form.cleaned_data.get("message", ""),
     )
-    return 201, {"id": proposal.pk, "kind": proposal.kind, "status": proposal.status,
-                 "place": place.slug if place else None}
+    return Status(
+        201,
+        {
+            "id": proposal.pk,
+            "kind": proposal.kind,
+            "status": proposal.status,
+            "place": place.slug if place else None,
+        },
+    )
 
 
 def _proposal_limit() -> int:

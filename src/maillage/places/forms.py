@@ -4,11 +4,24 @@ import zoneinfo
 from django import forms
 from django.conf import settings
 from django.core import signing
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from maillage.accounts.models import PlaceRole, User
+from maillage.core.images import NormalisedImageField
+
 from . import vocabulary
-from .models import Network, OpeningHours, Place, PlaceProposal, Season
+from .models import (
+    Animator,
+    Equipment,
+    Network,
+    OpeningHours,
+    Place,
+    PlacePhoto,
+    PlaceProposal,
+    Season,
+)
 from .selectors import MAX_RADIUS_KM, DirectoryFilters, Point, geocode_town
 
 DEFAULT_RADIUS_KM = 30.0
@@ -135,6 +148,13 @@ class DirectoryFilterForm(forms.Form):
         return data
 
 
+def _formfield(model_field, **kwargs):
+    # Addresses typed without a scheme get https://, as Django 6 will do by default.
+    if isinstance(model_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return model_field.formfield(**kwargs)
+
+
 class PlaceForm(forms.ModelForm):
     functions = forms.MultipleChoiceField(
         label=_("Functions"),
@@ -163,6 +183,7 @@ class PlaceForm(forms.ModelForm):
 
     class Meta:
         model = Place
+        formfield_callback = _formfield
         fields = [
             "name",
             "summary",
@@ -187,11 +208,44 @@ class PlaceForm(forms.ModelForm):
             "longitude": _("In decimal degrees, for example 3.5006."),
         }
 
+    TRANSLATED_FIELDS = ("summary", "description")
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             for name in ("functions", "services", "languages", "accessibility"):
                 self.initial.setdefault(name, getattr(self.instance, name))
+        # The main fields are in the site's language; the others may be given too.
+        translations = self.instance.translations or {}
+        for code, language_name in self.other_languages():
+            for field in self.TRANSLATED_FIELDS:
+                base = self.fields[field]
+                name = f"{field}_{code}"
+                self.fields[name] = forms.CharField(
+                    label=f"{base.label} ({language_name})",
+                    required=False,
+                    max_length=getattr(base, "max_length", None),
+                    widget=forms.Textarea(attrs={"rows": 3, "lang": code})
+                    if field == "description"
+                    else forms.TextInput(attrs={"lang": code}),
+                )
+                self.initial.setdefault(name, translations.get(code, {}).get(field, ""))
+
+    @staticmethod
+    def other_languages():
+        return [(c, n) for c, n in settings.LANGUAGES if c != settings.LANGUAGE_CODE]
+
+    def translation_fields(self):
+        return [
+            self[name]
+            for name in self.fields
+            if name.rsplit("_", 1)[-1] in dict(self.other_languages())
+            and name.rsplit("_", 1)[0] in self.TRANSLATED_FIELDS
+        ]
+
+    def main_fields(self):
+        extra = {field.name for field in self.translation_fields()}
+        return [field for field in self.visible_fields() if field.name not in extra]
 
     def clean_latitude(self):
         value = self.cleaned_data["latitude"]
@@ -210,6 +264,16 @@ class PlaceForm(forms.ModelForm):
         data = {name: self.cleaned_data[name] for name in self.Meta.fields}
         for name in ("functions", "services", "languages", "accessibility"):
             data[name] = self.cleaned_data[name]
+        translations = {}
+        for code, _name in self.other_languages():
+            texts = {
+                field: self.cleaned_data.get(f"{field}_{code}", "").strip()
+                for field in self.TRANSLATED_FIELDS
+            }
+            texts = {field: text for field, text in texts.items() if text}
+            if texts:
+                translations[code] = texts
+        data["translations"] = translations
         return data
 
 
@@ -254,8 +318,13 @@ class ProposalForm(PlaceForm):
 
     def clean(self):
         data = super().clean()
-        if "started" not in self.fields:
-            return data
+        if "started" in self.fields:
+            self._refuse_automated(data)
+        if self.instance.pk and not self.errors and not self.place_data():
+            raise forms.ValidationError(_("You changed nothing: correct at least one value."))
+        return data
+
+    def _refuse_automated(self, data) -> None:
         if data.get("nickname"):
             raise forms.ValidationError(_("Your proposal looks automated and was not saved."))
         try:
@@ -266,12 +335,19 @@ class ProposalForm(PlaceForm):
             ) from None
         if timezone.now().timestamp() - started < self.MIN_SECONDS:
             raise forms.ValidationError(_("Your proposal looks automated and was not saved."))
-        return data
 
     def place_data(self) -> dict:
         data = super().place_data()
         data["time_zone"] = self.instance.time_zone if self.instance.pk else settings.TIME_ZONE
-        return data
+        if not self.instance.pk:
+            return data
+        # A correction carries only what the proposer changed, so that approving it later
+        # never reverts what a manager edited in the meantime.
+        changed = set(self.changed_data)
+        proposed = {k: v for k, v in data.items() if k in changed}
+        if any(name.rsplit("_", 1)[0] in self.TRANSLATED_FIELDS for name in changed - set(data)):
+            proposed["translations"] = data["translations"]
+        return proposed
 
 
 class RejectForm(forms.Form):
@@ -306,10 +382,13 @@ class WeekHoursForm(forms.Form):
     def days(self):
         """Rows for the template: (label, [(opens field, closes field), ...])."""
         for weekday, day_label in OpeningHours.Weekday.choices:
-            yield day_label, [
-                (self[f"d{weekday}_{slot}_opens"], self[f"d{weekday}_{slot}_closes"])
-                for slot in range(self.SLOTS)
-            ]
+            yield (
+                day_label,
+                [
+                    (self[f"d{weekday}_{slot}_opens"], self[f"d{weekday}_{slot}_closes"])
+                    for slot in range(self.SLOTS)
+                ],
+            )
 
     def clean(self):
         data = super().clean()
@@ -359,3 +438,58 @@ class ProposalStatusFilter(forms.Form):
         required=False,
         choices=[("", _("All")), *PlaceProposal.Status.choices],
     )
+
+
+class PhotoForm(forms.ModelForm):
+    image = NormalisedImageField(label=_("Photo"))
+
+    class Meta:
+        model = PlacePhoto
+        fields = ["image", "alt_text", "position"]
+        help_texts = {"alt_text": _("What the photo shows, for people who cannot see it.")}
+
+
+class AnimatorForm(forms.ModelForm):
+    photo = NormalisedImageField(label=_("Photo"), required=False, max_side=400)
+
+    class Meta:
+        model = Animator
+        fields = ["name", "role", "photo", "position"]
+
+
+class EquipmentForm(forms.ModelForm):
+    class Meta:
+        model = Equipment
+        fields = ["name", "quantity", "notes"]
+
+
+PhotoFormSet = forms.inlineformset_factory(
+    Place, PlacePhoto, form=PhotoForm, extra=1, can_delete=True, max_num=12
+)
+AnimatorFormSet = forms.inlineformset_factory(
+    Place, Animator, form=AnimatorForm, extra=1, can_delete=True, max_num=30
+)
+EquipmentFormSet = forms.inlineformset_factory(
+    Place, Equipment, form=EquipmentForm, extra=2, can_delete=True, max_num=100
+)
+
+
+class PlaceRoleForm(forms.Form):
+    email = forms.EmailField(label=_("Email of the person's account"))
+    role = forms.ChoiceField(label=_("Role"), choices=PlaceRole.Role.choices)
+
+    def __init__(self, *args, allowed_roles=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [
+            (value, label) for value, label in PlaceRole.Role.choices if value in allowed_roles
+        ]
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        user = User.objects.filter(email__iexact=email, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(
+                _("Nobody has an account with this email. Ask the person to sign up first.")
+            )
+        self.user = user
+        return email

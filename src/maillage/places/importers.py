@@ -53,6 +53,8 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Columns of the file that the format does not know (a misspelt column name is not silent).
+    ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -73,7 +75,8 @@ def _read_bytes(source: str | os.PathLike | bytes | BinaryIO) -> bytes:
                 _("The file %(name)s cannot be read: %(error)s")
                 % {"name": source, "error": exc.strerror or exc}
             ) from exc
-    return source.read()
+    data = source.read()
+    return data.encode("utf-8") if isinstance(data, str) else data
 
 
 def _decode(data: bytes) -> str:
@@ -238,7 +241,10 @@ class _Format:
     def normalise_header(self, header: list[str]) -> list[str]:
         raise NotImplementedError
 
-    def preload(self, rows: list[dict[str, str]]) -> None:
+    def ignored_columns(self, header: list[str]) -> list[str]:
+        return []
+
+    def preload(self, header: list[str], rows: list[dict[str, str]]) -> None:
         if self.network is not None:
             self.network_members = set(self.network.places.values_list("pk", flat=True))
 
@@ -273,8 +279,8 @@ class _CensusFormat(_Format):
     def normalise_header(self, header):
         return [name.strip().upper() for name in header]
 
-    def preload(self, rows):
-        super().preload(rows)
+    def preload(self, header, rows):
+        super().preload(header, rows)
         self.existing = {
             place.source_id: place for place in Place.objects.filter(source=CENSUS_SOURCE)
         }
@@ -358,9 +364,12 @@ class _OwnFormat(_Format):
     def normalise_header(self, header):
         return [name.strip().lower() for name in header]
 
-    def preload(self, rows):
-        super().preload(rows)
-        self.columns = set(rows[0]) if rows else set()
+    def ignored_columns(self, header):
+        return [column for column in header if column and column not in CSV_COLUMNS]
+
+    def preload(self, header, rows):
+        super().preload(header, rows)
+        self.columns = set(header)
         slugs = sorted({_cell(row, "slug") for row in rows} - {""})
         self.existing: dict[str, Place] = {}
         for chunk in _chunks(slugs):
@@ -523,10 +532,10 @@ def import_places(
     for line, values in records:
         too_long = any(value.strip() for value in values[len(header) :])
         rows.append((line, dict(zip(header, values, strict=False)), too_long))
-    result = ImportResult()
+    result = ImportResult(ignored_columns=importer.ignored_columns(header))
     total = len(rows)
     with transaction.atomic():
-        importer.preload([row for _line, row, _too_long in rows])
+        importer.preload(header, [row for _line, row, _too_long in rows])
         for done, (line, row, too_long) in enumerate(rows, start=1):
             try:
                 if too_long:

@@ -64,8 +64,11 @@ def place_jsonld(place: Place, request) -> dict:
             "longitude": place.longitude,
         },
         "amenityFeature": [
-            {"@type": "LocationFeatureSpecification", "name": str(vocabulary.term(code).label),
-             "value": True}
+            {
+                "@type": "LocationFeatureSpecification",
+                "name": str(vocabulary.term(code).label),
+                "value": True,
+            }
             for code in place.services
         ],
     }

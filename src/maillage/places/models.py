@@ -45,6 +45,8 @@ class Place(TimeStampedModel):
     country = models.CharField(_("country"), max_length=2, default="FR")
     latitude = models.FloatField(_("latitude"))
     longitude = models.FloatField(_("longitude"))
+    # Summary and description in the other interface languages: {"es": {"summary": "..."}}.
+    translations = models.JSONField(_("translations"), default=dict, blank=True)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     website = models.URLField(_("website"), max_length=300, blank=True)
@@ -85,6 +87,11 @@ class Place(TimeStampedModel):
 
     def get_absolute_url(self):
         return reverse("places:detail", kwargs={"slug": self.slug})
+
+    def localized(self, field: str, language: str | None) -> str:
+        """`summary` or `description` in `language` when given, else in the main language."""
+        text = (self.translations or {}).get((language or "")[:2], {}).get(field, "")
+        return text or getattr(self, field)
 
     def codes(self, kind: str) -> list[str]:
         """Vocabulary codes of one kind; uses the prefetched terms when there are some."""
@@ -239,8 +246,12 @@ class OpeningHours(models.Model):
         verbose_name_plural = _("opening hours")
         ordering = ["weekday", "opens"]
         constraints = [
-            models.CheckConstraint(condition=Q(closes__gt=models.F("opens")), name="hours_closes_after_opens"),
-            models.CheckConstraint(condition=Q(weekday__gte=0, weekday__lte=6), name="hours_weekday_valid"),
+            models.CheckConstraint(
+                condition=Q(closes__gt=models.F("opens")), name="hours_closes_after_opens"
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6), name="hours_weekday_valid"
+            ),
         ]
         indexes = [models.Index(fields=["weekday", "opens", "closes"], name="hours_lookup")]
 
@@ -321,9 +332,7 @@ class PlaceRevision(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
     source = models.CharField(max_length=16, choices=Source.choices)
-    proposal = models.ForeignKey(
-        PlaceProposal, on_delete=models.SET_NULL, null=True, blank=True
-    )
+    proposal = models.ForeignKey(PlaceProposal, on_delete=models.SET_NULL, null=True, blank=True)
     changes = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 

@@ -65,3 +65,18 @@ def moderatable_proposals(user) -> QuerySet[PlaceProposal]:
 def can_moderate(user, proposal: PlaceProposal) -> bool:
     return moderatable_proposals(user).filter(pk=proposal.pk).exists()
 
+
+def team_roles_grantable(user, place: Place) -> list[str]:
+    """Roles this user may give in the place: coordinators any, managers never above their own."""
+    if not _authenticated(user):
+        return []
+    if (
+        user.is_superuser
+        or NetworkRole.objects.filter(
+            user=user, role=NetworkRole.Role.COORDINATOR, network__places=place
+        ).exists()
+    ):
+        return [PlaceRole.Role.MANAGER, PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER]
+    if PlaceRole.objects.filter(user=user, place=place, role=PlaceRole.Role.MANAGER).exists():
+        return [PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER]
+    return []

@@ -15,7 +15,8 @@ from .models import Network, OpeningHours, Place, PlaceTerm, Season
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_RADIUS_KM = 1000.0
-KM_PER_DEGREE = 111.32
+# Along a meridian, on the same sphere as the distances below.
+KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,37 @@ class DirectoryFilters:
     open_at: dt.datetime | None = None
 
 
-def published_places() -> QuerySet[Place]:
-    return Place.objects.filter(is_published=True).prefetch_related(
+def _with_terms(queryset: QuerySet[Place]) -> QuerySet[Place]:
+    return queryset.prefetch_related(
         Prefetch("terms", queryset=PlaceTerm.objects.order_by("kind", "code"))
     )
 
 
+def published_places() -> QuerySet[Place]:
+    return _with_terms(Place.objects.filter(is_published=True))
+
+
 def _bounding_box(point: Point, radius_km: float) -> Q:
-    dlat = radius_km / KM_PER_DEGREE
-    cos_lat = max(math.cos(math.radians(point.lat)), 0.01)
-    dlon = min(radius_km / (KM_PER_DEGREE * cos_lat), 180.0)
-    return Q(
-        latitude__gte=point.lat - dlat,
-        latitude__lte=point.lat + dlat,
-        longitude__gte=point.lon - dlon,
-        longitude__lte=point.lon + dlon,
-    )
+    """A latitude/longitude box around the circle, an index-friendly first cut.
+
+    The circle is widest in longitude poleward of its centre, asin(sin d / cos lat) and not
+    d / cos lat; a box crossing ±180° of longitude continues on the other side.
+    """
+    margin = 1e-7  # degrees, about a centimetre: rounding must not cut a place on the circle
+    angle = radius_km / EARTH_RADIUS_KM
+    dlat = math.degrees(angle) + margin
+    box = Q(latitude__gte=point.lat - dlat, latitude__lte=point.lat + dlat)
+    cos_lat = math.cos(math.radians(point.lat))
+    if abs(point.lat) + dlat >= 90 or math.sin(angle) >= cos_lat:
+        return box  # the circle holds a pole: every longitude
+    dlon = math.degrees(math.asin(math.sin(angle) / cos_lat)) + margin
+    west, east = point.lon - dlon, point.lon + dlon
+    longitudes = Q(longitude__gte=west, longitude__lte=east)
+    if west < -180:
+        longitudes |= Q(longitude__gte=west + 360)
+    if east > 180:
+        longitudes |= Q(longitude__lte=east - 360)
+    return box & longitudes
 
 
 def _distance_km(point: Point):
@@ -160,10 +176,10 @@ def search_places(filters: DirectoryFilters) -> QuerySet[Place]:
     return queryset.order_by("name", "id")
 
 
-def place_detail(slug: str) -> Place | None:
+def place_detail(slug: str, *, published_only: bool = True) -> Place | None:
+    places = published_places() if published_only else _with_terms(Place.objects.all())
     return (
-        published_places()
-        .prefetch_related("networks", "photos", "animators", "equipment", "seasons", "hours")
+        places.prefetch_related("networks", "photos", "animators", "equipment", "seasons", "hours")
         .filter(slug=slug)
         .first()
     )

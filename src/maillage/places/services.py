@@ -13,7 +13,8 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from maillage.accounts.models import User
+from maillage.accounts.models import PlaceRole, User
+from maillage.accounts.services import place_role_set
 from maillage.core.text import fold
 
 from .models import Network, OpeningHours, Place, PlaceProposal, PlaceRevision, PlaceTerm, Season
@@ -34,6 +35,7 @@ EDITABLE_FIELDS = (
     "phone",
     "website",
     "time_zone",
+    "translations",
 )
 TERM_FIELDS = {
     "functions": PlaceTerm.Kind.FUNCTION,
@@ -61,7 +63,7 @@ def unique_slug(name: str, town: str = "", *, exclude_pk: int | None = None) -> 
     return f"{stem}-{number}"
 
 
-def _refresh_search_fields(place: Place) -> None:
+def refresh_search_fields(place: Place) -> None:
     place.town_key = fold(place.town)
     place.search_text = fold(
         " ".join([place.name, place.town, place.postcode, place.summary, place.address])
@@ -84,7 +86,7 @@ def _set_terms(place: Place, kind: str, codes: Iterable[str]) -> tuple[list[str]
     return current, wanted
 
 
-def _jsonable(value):
+def jsonable(value):
     if isinstance(value, dt.date | dt.time | dt.datetime):
         return value.isoformat()
     return value
@@ -106,12 +108,12 @@ def _apply(
             if new is None:
                 new = "" if name not in ("latitude", "longitude") else old
             if old != new:
-                changes[name] = [_jsonable(old), _jsonable(new)]
+                changes[name] = [jsonable(old), jsonable(new)]
                 setattr(place, name, new)
     creating = place.pk is None
     if creating or not place.slug:
         place.slug = unique_slug(place.name, place.town)
-    _refresh_search_fields(place)
+    refresh_search_fields(place)
     place.full_clean()
     place.save()
     for field_name, kind in TERM_FIELDS.items():
@@ -146,9 +148,7 @@ def place_create(
     proposal: PlaceProposal | None = None,
 ) -> Place:
     """Create a place from validated values; records the creation in its history."""
-    return _apply(
-        Place(), data, author=author, source=source, networks=networks, proposal=proposal
-    )
+    return _apply(Place(), data, author=author, source=source, networks=networks, proposal=proposal)
 
 
 @transaction.atomic
@@ -217,10 +217,17 @@ def season_save(
     author: User | None = None,
 ) -> Season:
     season = season or Season(place=place)
-    before = None if season.pk is None else [
-        season.name, season.start_date.isoformat(), season.end_date.isoformat(),
-        season.yearly, season.closed,
-    ]
+    before = (
+        None
+        if season.pk is None
+        else [
+            season.name,
+            season.start_date.isoformat(),
+            season.end_date.isoformat(),
+            season.yearly,
+            season.closed,
+        ]
+    )
     season.name, season.start_date, season.end_date = name, start_date, end_date
     season.yearly, season.closed = yearly, closed
     season.full_clean()
@@ -242,8 +249,12 @@ def season_delete(*, season: Season, author: User | None = None) -> None:
         place=season.place,
         author=author,
         source=PlaceRevision.Source.EDIT,
-        changes={f"season:{season.name}": [[season.start_date.isoformat(),
-                                            season.end_date.isoformat()], None]},
+        changes={
+            f"season:{season.name}": [
+                [season.start_date.isoformat(), season.end_date.isoformat()],
+                None,
+            ]
+        },
     )
     season.delete()
 
@@ -268,7 +279,7 @@ def proposal_submit(
         kind=kind,
         place=place,
         network=network,
-        payload={k: _jsonable(v) for k, v in payload.items()},
+        payload={k: jsonable(v) for k, v in payload.items()},
         proposer=proposer,
         proposer_name=proposer_name,
         proposer_email=proposer_email or (proposer.email if proposer else ""),
@@ -288,7 +299,9 @@ def _notify_proposer(proposal: PlaceProposal) -> None:
     with translation.override(language):
         context = {"proposal": proposal, "site_name": settings.MAILLAGE_SITE_NAME}
         if proposal.status == PlaceProposal.Status.APPROVED and proposal.place_id:
-            context["place_url"] = settings.MAILLAGE_BASE_URL + reverse("places:detail", kwargs={"slug": proposal.place.slug})
+            context["place_url"] = settings.MAILLAGE_BASE_URL + reverse(
+                "places:detail", kwargs={"slug": proposal.place.slug}
+            )
         subject = (
             _("Your proposal was approved")
             if proposal.status == PlaceProposal.Status.APPROVED
@@ -347,3 +360,42 @@ def proposal_reject(*, proposal: PlaceProposal, reviewer: User, reason: str) -> 
     proposal.save()
     transaction.on_commit(lambda: _notify_proposer(proposal))
     return proposal
+
+
+@transaction.atomic
+def place_gallery_save(*, place: Place, formsets: Mapping, author: User | None = None) -> bool:
+    """Save the photo, team and equipment formsets of a place; the history lists the changes.
+
+    Returns whether anything changed.
+    """
+    changes = {}
+    for label, formset in formsets.items():
+        before = [str(item) for item in formset.get_queryset()]
+        formset.save()
+        after = [str(item) for item in formset.model.objects.filter(place=place)]
+        if before != after or any(form.has_changed() for form in formset.forms):
+            changes[label] = [before, after]
+    if changes:
+        PlaceRevision.objects.create(
+            place=place, author=author, source=PlaceRevision.Source.EDIT, changes=changes
+        )
+    return bool(changes)
+
+
+@transaction.atomic
+def place_team_set(*, place: Place, user: User, role: str | None, author: User | None) -> None:
+    """Give `user` a role in `place`, or remove their role when `role` is None; kept in history."""
+    current = PlaceRole.objects.filter(place=place, user=user).first()
+    before = current.role if current else None
+    if role is None:
+        if current:
+            current.delete()
+    else:
+        place_role_set(user=user, place=place, role=role)
+    if before != role:
+        PlaceRevision.objects.create(
+            place=place,
+            author=author,
+            source=PlaceRevision.Source.EDIT,
+            changes={f"team:{user.email}": [before, role]},
+        )

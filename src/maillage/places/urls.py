@@ -17,5 +17,7 @@ urlpatterns = [
     path("<slug:slug>/seasons/new/", views.season_edit, name="season_new"),
     path("<slug:slug>/seasons/<int:season_id>/", views.season_edit, name="season_edit"),
     path("<slug:slug>/seasons/<int:season_id>/delete/", views.season_delete, name="season_delete"),
+    path("<slug:slug>/gallery/", views.place_gallery_edit, name="gallery"),
+    path("<slug:slug>/team/", views.place_team, name="team"),
     path("<slug:slug>/history/", views.place_history, name="history"),
 ]

@@ -8,20 +8,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Count
 from django.db import transaction
+from django.db.models import Count
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from maillage.accounts.models import PlaceRole
 from maillage.core.ratelimit import client_ip, hit
 
 from . import permissions, selectors, services, vocabulary
 from .forms import (
+    AnimatorFormSet,
     DirectoryFilterForm,
+    EquipmentFormSet,
+    PhotoFormSet,
     PlaceForm,
+    PlaceRoleForm,
     ProposalForm,
     ProposalStatusFilter,
     RejectForm,
@@ -103,7 +108,9 @@ def _week(place, rules, seasons):
     days = []
     for offset in range(7):
         day = monday + dt.timedelta(days=offset)
-        days.append({"date": day, "today": day == today, "intervals": intervals_on(day, rules, seasons)})
+        days.append(
+            {"date": day, "today": day == today, "intervals": intervals_on(day, rules, seasons)}
+        )
     return days
 
 
@@ -114,11 +121,14 @@ def place_detail(request, slug):
     rules, seasons = selectors.place_hours(place)
     now = timezone.now()
     is_open = is_open_at(now, place.time_zone, rules, seasons)
+    upcoming = next_change(now, place.time_zone, rules, seasons) if rules else None
     context = {
         "place": place,
         "is_open": is_open,
         "has_hours": bool(rules),
-        "next_change": next_change(now, place.time_zone, rules, seasons) if rules else None,
+        "next_change": upcoming,
+        "next_change_today": upcoming is not None
+        and upcoming.date() == now.astimezone(upcoming.tzinfo).date(),
         "week": _week(place, rules, seasons),
         "seasons": place.seasons.all(),
         "nearby": selectors.nearby_places(place),
@@ -290,9 +300,7 @@ def moderation_queue(request):
     if status:
         proposals = proposals.filter(status=status)
     page = Paginator(proposals.order_by("-created_at"), 30).get_page(request.GET.get("page"))
-    return render(
-        request, "places/moderation.html", {"page": page, "status_form": status_form}
-    )
+    return render(request, "places/moderation.html", {"page": page, "status_form": status_form})
 
 
 def _differences(proposal: PlaceProposal) -> list[dict]:
@@ -344,3 +352,54 @@ def moderation_detail(request, pk):
         {"proposal": proposal, "rows": _differences(proposal), "reject_form": reject_form},
     )
 
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def place_gallery_edit(request, slug):
+    place = _editable_place(request, slug)
+    data = request.POST if request.method == "POST" else None
+    files = request.FILES if request.method == "POST" else None
+    formsets = {
+        "photos": PhotoFormSet(data, files, instance=place, prefix="photos"),
+        "animators": AnimatorFormSet(data, files, instance=place, prefix="animators"),
+        "equipment": EquipmentFormSet(data, files, instance=place, prefix="equipment"),
+    }
+    if request.method == "POST" and all(f.is_valid() for f in formsets.values()):
+        services.place_gallery_save(place=place, formsets=formsets, author=request.user)
+        messages.success(request, _("Photos, team and equipment were saved."))
+        return redirect(place.get_absolute_url())
+    status = 400 if request.method == "POST" else 200
+    return render(request, "places/gallery_edit.html", {"place": place, **formsets}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def place_team(request, slug):
+    place = get_object_or_404(Place, slug=slug)
+    grantable = permissions.team_roles_grantable(request.user, place)
+    if not grantable:
+        raise Http404
+    form = PlaceRoleForm(
+        request.POST if request.POST.get("action") == "grant" else None, allowed_roles=grantable
+    )
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            role = get_object_or_404(PlaceRole, place=place, pk=request.POST.get("role_id"))
+            if role.role not in grantable or role.user_id == request.user.pk:
+                raise Http404
+            services.place_team_set(place=place, user=role.user, role=None, author=request.user)
+            messages.success(request, _("The role was removed."))
+            return redirect("places:team", slug=place.slug)
+        if form.is_valid():
+            services.place_team_set(
+                place=place, user=form.user, role=form.cleaned_data["role"], author=request.user
+            )
+            messages.success(request, _("The role was given."))
+            return redirect("places:team", slug=place.slug)
+    roles = place.roles.select_related("user").order_by("role", "user__email")
+    return render(
+        request,
+        "places/team.html",
+        {"place": place, "roles": roles, "form": form, "grantable": grantable},
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -1,5 +1,6 @@
 from django import template
 from django.templatetags.static import static
+from django.utils.translation import get_language
 
 from maillage.places import vocabulary
 
@@ -24,3 +25,9 @@ def icon_urls() -> dict[str, str]:
     """Every pictogram URL by code, for the map script (hashed file names in production)."""
     codes = [t.code for t in (*vocabulary.FUNCTIONS, *vocabulary.SERVICES)]
     return {code: static(f"places/icons/{code}.svg") for code in [*codes, "place"]}
+
+
+@register.filter
+def localized(place, field: str) -> str:
+    """A place's summary or description in the visitor's language, when the place gave one."""
+    return place.localized(field, get_language())

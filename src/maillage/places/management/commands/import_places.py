@@ -50,6 +50,11 @@ def write_summary(command: BaseCommand, result: ImportResult) -> None:
             "rejected": len(result.rejected),
         }
     )
+    if result.ignored_columns:
+        command.stdout.write(
+            _("Ignored columns (unknown): %(columns)s.")
+            % {"columns": ", ".join(result.ignored_columns)}
+        )
     for line, reason in result.rejected:
         command.stdout.write(_("line %(line)s: %(reason)s") % {"line": line, "reason": reason})
 

@@ -1,0 +1,310 @@
+"""Demo data, loaded by `make run` at every start: idempotent and quick once loaded.
+
+The 2019 census of tiers-lieux, the Lozère network Solozère with its eleven places described and
+given opening hours, and two demo accounts.
+"""
+
+import datetime as dt
+
+from allauth.account.models import EmailAddress
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from maillage.accounts.models import NetworkRole, PlaceRole, User
+from maillage.accounts.services import network_role_grant, place_role_set
+from maillage.places import services
+from maillage.places.importers import CENSUS_PATH, CENSUS_SOURCE
+from maillage.places.models import Network, OpeningHours, Place, PlaceRevision
+
+from .import_places import run_import, write_summary
+
+DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - published on purpose: demo accounts only
+COORDINATOR_EMAIL = "coordinator@solozere.test"
+MANAGER_EMAIL = "manager@polen.test"
+POLEN_ID = "1101"
+# Not reverse("account_login"): loading the URLconf imports every form, which a data command
+# has no need for.
+LOGIN_PATH = "/accounts/login/"
+
+NETWORK = {
+    "slug": "solozere",
+    "name": "Solozère",
+    "description": (
+        "Solozère fédère les tiers-lieux de Lozère : maisons France Services, télécentres, "
+        "espaces de coworking, pépinière d'entreprises et un tiers-lieu itinérant. Partout dans "
+        "le département, on y trouve un bureau, une connexion rapide, une salle de visio, un "
+        "accompagnement au numérique et des démarches administratives, près de chez soi."
+    ),
+    "website": "http://solozere.com",
+}
+
+
+def _t(hour: int, minute: int = 0) -> dt.time:
+    return dt.time(hour, minute)
+
+
+def _week(days, *spans) -> list[tuple[int, dt.time, dt.time]]:
+    return [(day, opens, closes) for day in days for opens, closes in spans]
+
+
+WEEKDAYS = range(5)
+MORNING, AFTERNOON = (_t(9), _t(12)), (_t(14), _t(17, 30))
+MSAP_HOURS = _week(WEEKDAYS, MORNING, AFTERNOON)
+MSAP = {
+    "functions": ["public_services", "social_bond", "business_services"],
+    "services": [
+        "public_service_desk",
+        "digital_mediation",
+        "wifi",
+        "meeting_room",
+        "visio_room",
+        "open_desk",
+    ],
+    "languages": ["fr"],
+    "accessibility": ["wheelchair", "accessible_toilets"],
+}
+
+
+def _msap(summary: str, hours=MSAP_HOURS, **overrides) -> dict:
+    return {**MSAP, "summary": summary, "hours": hours, **overrides}
+
+
+# Census ID -> what the demo adds to the census row (never a census-owned field, so that
+# re-importing the census does not undo it).
+PLACES = {
+    "1089": _msap(
+        "Maison France Services au bord de l'Allier : aide aux démarches administratives, "
+        "postes en libre accès, visio avec les organismes et salle de réunion."
+    ),
+    "1090": _msap(
+        "Au cœur du village, la maison France Services de Meyrueis accompagne les habitants des "
+        "Causses et de l'Aigoual dans leurs démarches et leurs usages numériques.",
+        hours=_week(WEEKDAYS, MORNING) + _week((0, 1, 3, 4), AFTERNOON),
+        languages=["fr", "oc"],
+    ),
+    "1091": _msap(
+        "Maison France Services de Villefort : démarches en ligne accompagnées, salle de "
+        "visioconférence et bureau partagé pour les travailleurs de passage.",
+        closure=("Fermeture estivale", dt.date(2027, 8, 1), dt.date(2027, 8, 15)),
+    ),
+    "1092": _msap(
+        "Au pied du causse Méjean, un accueil France Services, un point numérique et des salles "
+        "à réserver pour réunions, permanences et formations.",
+        languages=["fr", "en", "oc"],
+        services=[*MSAP["services"], "training_room"],
+    ),
+    "1093": _msap(
+        "Sur la place de la mairie, la maison France Services de Fournels rapproche les services "
+        "publics des habitants de l'Aubrac lozérien."
+    ),
+    "1094": _msap(
+        "Maison France Services du Massegros : accompagnement aux démarches, accès internet et "
+        "salle de réunion pour les associations du causse de Sauveterre.",
+        hours=_week((1, 2, 3), MORNING, AFTERNOON),
+    ),
+    "1095": _msap(
+        "Dans le village du mont Lozère, un guichet France Services et un poste de visio pour "
+        "échanger avec les administrations sans faire la route.",
+        languages=["fr", "oc"],
+    ),
+    "1096": _msap(
+        "Maison France Services de Marvejols : démarches, emploi, médiation numérique et "
+        "espace de travail partagé au centre-ville.",
+        hours=_week(WEEKDAYS, (_t(8, 30), _t(12, 30)), (_t(13, 30), _t(17, 30))),
+        services=[*MSAP["services"], "printer_3d"],
+    ),
+    POLEN_ID: {
+        "summary": (
+            "Pépinière d'entreprises et coworking de Mende : bureaux privatifs, postes en open "
+            "space, salles de réunion, de formation et de visio, fibre optique."
+        ),
+        "functions": ["business_services", "infrastructure", "social_bond"],
+        "services": [
+            "meeting_room",
+            "visio_room",
+            "training_room",
+            "open_desk",
+            "fibre",
+            "private_office",
+            "wifi",
+            "domiciliation",
+        ],
+        "languages": ["fr", "en"],
+        "accessibility": ["wheelchair", "accessible_toilets", "reserved_parking"],
+        "hours": _week(WEEKDAYS, (_t(8, 30), _t(18, 30))),
+    },
+    "1113": {
+        "summary": (
+            "Télécentre au cœur de Saint-Chély : postes en open space, bureaux à la journée, salle "
+            "de visioconférence et fibre, pour télétravailleurs et indépendants."
+        ),
+        "functions": ["business_services", "social_bond", "infrastructure"],
+        "services": ["open_desk", "private_office", "visio_room", "fibre", "meeting_room", "wifi"],
+        "languages": ["fr", "oc"],
+        "accessibility": ["wheelchair"],
+        "hours": _week(WEEKDAYS, (_t(8, 30), _t(12, 30)), (_t(13, 30), _t(18))),
+        "season": (
+            "Hiver",
+            dt.date(2026, 12, 1),
+            dt.date(2027, 3, 31),
+            _week(WEEKDAYS, (_t(9), _t(12)), (_t(14), _t(17))),
+        ),
+    },
+    "1117": {
+        "summary": (
+            "Un camion aménagé en tiers-lieu itinérant qui sillonne la Lozère : médiation "
+            "numérique, atelier de fabrication et imprimantes 3D au plus près des villages."
+        ),
+        "functions": ["makers", "social_bond", "public_services"],
+        "services": ["digital_mediation", "fablab", "printer_3d", "wifi"],
+        "languages": ["fr", "en"],
+        "accessibility": [],
+        "hours": _week((1, 3), (_t(10), _t(17))) + _week((5,), (_t(10), _t(13))),
+    },
+}
+PROFILE_FIELDS = ("summary", "functions", "services", "languages", "accessibility")
+
+
+class Command(BaseCommand):
+    help = "Load the demo data (census, Solozère network, demo accounts); safe to run again."
+
+    def handle(self, *args, **options):
+        result = run_import(self, CENSUS_PATH, format="cget")
+        self.stdout.write(_("Census of tiers-lieux (2019):"))
+        write_summary(self, result)
+        with transaction.atomic():
+            network, network_created = self._network()
+            places = {
+                place.source_id: place
+                for place in Place.objects.filter(source=CENSUS_SOURCE, source_id__in=PLACES)
+            }
+            joined = self._join(network, places.values())
+            described = self._describe(places)
+            self._accounts(network, places.get(POLEN_ID))
+        summary = (
+            _(
+                "Network %(name)s created: %(count)s places (%(joined)s added, "
+                "%(described)s described)."
+            )
+            if network_created
+            else _(
+                "Network %(name)s already there: %(count)s places (%(joined)s added, "
+                "%(described)s described)."
+            )
+        )
+        self.stdout.write(
+            summary
+            % {
+                "name": network.name,
+                "count": network.places.count(),
+                "joined": joined,
+                "described": described,
+            }
+        )
+        missing = sorted(set(PLACES) - set(places))
+        if missing:
+            self.stderr.write(_("Census places not found: %(ids)s.") % {"ids": ", ".join(missing)})
+        self.stdout.write(
+            _("Demo accounts (password “%(password)s”), log in at %(url)s:")
+            % {"password": DEMO_PASSWORD, "url": LOGIN_PATH}
+        )
+        self.stdout.write(
+            _("  %(email)s: coordinator of the network %(network)s")
+            % {"email": COORDINATOR_EMAIL, "network": network.name}
+        )
+        self.stdout.write(
+            _("  %(email)s: manager of %(place)s") % {"email": MANAGER_EMAIL, "place": "POLeN"}
+        )
+
+    def _network(self) -> tuple[Network, bool]:
+        defaults = {k: v for k, v in NETWORK.items() if k != "slug"}
+        network, created = Network.objects.get_or_create(slug=NETWORK["slug"], defaults=defaults)
+        changed = {k: v for k, v in defaults.items() if getattr(network, k) != v}
+        if changed:
+            for name, value in changed.items():
+                setattr(network, name, value)
+            network.full_clean()
+            network.save()
+        return network, created
+
+    def _join(self, network: Network, places) -> int:
+        members = set(network.places.values_list("pk", flat=True))
+        joined = 0
+        for place in places:
+            if place.pk not in members:
+                services.place_update(
+                    place=place,
+                    data={},
+                    source=PlaceRevision.Source.IMPORT,
+                    networks=[*place.networks.all(), network],
+                )
+                joined += 1
+        return joined
+
+    def _describe(self, places: dict[str, Place]) -> int:
+        """Describe the places that have no opening hours yet (so, once), and only those."""
+        with_hours = set(
+            OpeningHours.objects.filter(place__in=places.values()).values_list("place", flat=True)
+        )
+        described = 0
+        for census_id, place in places.items():
+            if place.pk in with_hours:
+                continue
+            profile = PLACES[census_id]
+            services.place_update(
+                place=place,
+                data={name: profile[name] for name in PROFILE_FIELDS},
+                source=PlaceRevision.Source.IMPORT,
+            )
+            services.place_week_hours_set(place=place, intervals=profile["hours"])
+            if "season" in profile:
+                name, start, end, hours = profile["season"]
+                if not place.seasons.filter(name=name).exists():
+                    season = services.season_save(
+                        place=place,
+                        season=None,
+                        name=name,
+                        start_date=start,
+                        end_date=end,
+                        yearly=True,
+                        closed=False,
+                    )
+                    services.place_week_hours_set(place=place, intervals=hours, season=season)
+            if "closure" in profile:
+                name, start, end = profile["closure"]
+                if not place.seasons.filter(name=name).exists():
+                    services.season_save(
+                        place=place,
+                        season=None,
+                        name=name,
+                        start_date=start,
+                        end_date=end,
+                        yearly=False,
+                        closed=True,
+                    )
+            described += 1
+        return described
+
+    def _accounts(self, network: Network, polen: Place | None) -> None:
+        coordinator = _demo_user(COORDINATOR_EMAIL, "Camille Coordinatrice")
+        network_role_grant(user=coordinator, network=network, role=NetworkRole.Role.COORDINATOR)
+        manager = _demo_user(MANAGER_EMAIL, "Lucas Gestionnaire")
+        if polen is not None:
+            place_role_set(user=manager, place=polen, role=PlaceRole.Role.MANAGER)
+
+
+def _demo_user(email: str, full_name: str) -> User:
+    """The demo account, created with the demo password; an existing one keeps its password."""
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User.objects.create_user(email=email, password=DEMO_PASSWORD, full_name=full_name)
+    address = EmailAddress.objects.filter(user=user, email__iexact=email).first()
+    if address is None or not (address.verified and address.primary):
+        EmailAddress.objects.filter(user=user, primary=True).exclude(email__iexact=email).update(
+            primary=False
+        )
+        EmailAddress.objects.update_or_create(
+            user=user, email=email, defaults={"verified": True, "primary": True}
+        )
+    return user

@@ -1,0 +1,98 @@
+"""The demo data loaded by `make run`: the census, the Solozère network and two demo accounts."""
+
+import datetime as dt
+import io
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core.management import call_command
+from django.utils import translation
+
+from maillage.accounts.models import NetworkRole, PlaceRole, User
+from maillage.places import selectors, services
+from maillage.places.models import Network, OpeningHours, Place, PlaceRevision, PlaceTerm, Season
+
+LOZERE = {
+    "MSAP de Langogne",
+    "MSAP de Meyrueis",
+    "MSAP de Villefort",
+    "MSAP Florac",
+    "MSAP Fournels",
+    "MSAP Le Massegros",
+    "MSAP Le Pont de Montvert",
+    "MSAP Marvejols",
+    "POLeN",
+    "Télécentre de Saint-Chély d'Apcher",
+    "Tiers Truck",
+}
+
+
+def counts() -> dict[str, int]:
+    models = (Place, PlaceTerm, PlaceRevision, OpeningHours, Season, Network, User, EmailAddress)
+    return {model.__name__: model.objects.count() for model in models}
+
+
+def load_demo() -> str:
+    out = io.StringIO()
+    with translation.override("en"):
+        call_command("load_demo", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_twice_gives_the_network_its_places_hours_and_accounts_once():
+    first_output = load_demo()
+    polen = Place.objects.get(name="POLeN")
+    services.place_update(place=polen, data={"summary": "Changé par le gestionnaire."})
+    first = counts()
+
+    second_output = load_demo()
+
+    assert counts() == first
+    polen.refresh_from_db()
+    assert polen.summary == "Changé par le gestionnaire."
+    assert first["Place"] == 1512
+    assert "Created: 1512, updated: 0, unchanged: 0, rejected: 0." in first_output
+    assert "Created: 0, updated: 0, unchanged: 1512, rejected: 0." in second_output
+    assert "coordinator@solozere.test" in second_output
+    assert "maillage-demo" in second_output
+
+    network = Network.objects.get(slug="solozere")
+    assert network.name == "Solozère"
+    assert network.website == "http://solozere.com"
+    assert "Lozère" in network.description
+    places = list(network.places.all())
+    assert {p.name for p in places} == LOZERE
+    assert {p.department for p in places} == {"48"}
+    assert all(p.summary and p.hours.exists() for p in places)
+
+    polen = selectors.published_places().get(name="POLeN")
+    assert {"meeting_room", "visio_room", "open_desk", "fibre"} <= set(polen.services)
+    msap = selectors.published_places().get(name="MSAP Florac")
+    assert "public_service_desk" in msap.services
+    assert "fr" in msap.languages
+
+    yearly = Season.objects.get(yearly=True)
+    assert yearly.place.name == "Télécentre de Saint-Chély d'Apcher"
+    assert (yearly.start_date.month, yearly.start_date.day) == (12, 1)
+    assert (yearly.end_date.month, yearly.end_date.day) == (3, 31)
+    assert not yearly.closed
+    assert yearly.hours.exists()
+    closure = Season.objects.get(yearly=False)
+    assert closure.closed
+    assert (closure.start_date, closure.end_date) == (dt.date(2027, 8, 1), dt.date(2027, 8, 15))
+
+    coordinator = User.objects.get(email="coordinator@solozere.test")
+    manager = User.objects.get(email="manager@polen.test")
+    assert coordinator.check_password("maillage-demo")
+    assert manager.check_password("maillage-demo")
+    assert NetworkRole.objects.filter(
+        user=coordinator, network=network, role=NetworkRole.Role.COORDINATOR
+    ).exists()
+    assert PlaceRole.objects.filter(
+        user=manager, place__name="POLeN", role=PlaceRole.Role.MANAGER
+    ).exists()
+    for user in (coordinator, manager):
+        assert EmailAddress.objects.filter(
+            user=user, email=user.email, verified=True, primary=True
+        ).exists()
