@@ -48,11 +48,6 @@ DISTANCE_SQL = (
     " * POWER(SIN(RADIANS(longitude - %(lon)s) / 2), 2)"
     "))"
 )
-BOX_SQL = (
-    "is_published = %(published)s"
-    " AND latitude BETWEEN %(lat_min)s AND %(lat_max)s"
-    " AND longitude BETWEEN %(lon_min)s AND %(lon_max)s"
-)
 
 # Variants, in table order: key -> label.
 VARIANTS = {
@@ -221,49 +216,76 @@ def query_points(count: int, seed: int) -> list[tuple[float, float]]:
     return points
 
 
-def raw_sql(connection) -> tuple[str, str]:
+class RawQuery:
     """The proximity query by hand, and the terms query for its ids.
 
     Bounding box on the (latitude, longitude) index, haversine in SQL, the same columns as the
-    ORM selects, nearest first.
+    ORM selects, nearest first. The box mirrors selectors._bounding_box (check_same_places
+    stops the run if the two ever disagree).
     """
-    from maillage.places.models import Place, PlaceTerm
 
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in Place._meta.concrete_fields)
-    places = (
-        f"SELECT {columns}, distance_km FROM ("
-        f"SELECT {columns}, {DISTANCE_SQL} AS distance_km FROM {quote(Place._meta.db_table)}"
-        f" WHERE {BOX_SQL}"
-        ") AS near WHERE distance_km <= %(radius)s ORDER BY distance_km, id LIMIT %(limit)s"
-    )
-    terms = (
-        f"SELECT place_id, kind, code FROM {quote(PlaceTerm._meta.db_table)}"
-        " WHERE place_id IN ({ids}) ORDER BY kind, code"
-    )
-    return places, terms
+    def __init__(self, connection):
+        from maillage.places.models import Place, PlaceTerm
+
+        quote = connection.ops.quote_name
+        self.table = quote(Place._meta.db_table)
+        self.columns = ", ".join(quote(f.column) for f in Place._meta.concrete_fields)
+        self.terms_sql = (
+            f"SELECT place_id, kind, code FROM {quote(PlaceTerm._meta.db_table)}"
+            " WHERE place_id IN ({ids}) ORDER BY kind, code"
+        )
+        self._places_sql: dict[str, str] = {}
+
+    def places(self, lat: float, lon: float) -> tuple[str, dict]:
+        where, params = box(lat, lon)
+        sql = self._places_sql.get(where)
+        if sql is None:
+            sql = self._places_sql[where] = (
+                f"SELECT {self.columns}, distance_km FROM ("
+                f"SELECT {self.columns}, {DISTANCE_SQL} AS distance_km FROM {self.table}"
+                f" WHERE {where}"
+                ") AS near WHERE distance_km <= %(radius)s ORDER BY distance_km, id"
+                " LIMIT %(limit)s"
+            )
+        return sql, params
+
+    def terms(self, ids: list[int]) -> str:
+        return self.terms_sql.format(ids=", ".join(["%s"] * len(ids)))
 
 
-def raw_params(lat: float, lon: float) -> dict:
-    from maillage.places.selectors import EARTH_RADIUS_KM, KM_PER_DEGREE
+def box(lat: float, lon: float) -> tuple[str, dict]:
+    """WHERE clause and parameters of the bounding box of the circle, as selectors builds it."""
+    from maillage.places.selectors import EARTH_RADIUS_KM
 
-    # The same box as selectors._bounding_box.
-    dlat = RADIUS_KM / KM_PER_DEGREE
-    cos_lat = max(math.cos(math.radians(lat)), 0.01)
-    dlon = min(RADIUS_KM / (KM_PER_DEGREE * cos_lat), 180.0)
-    return {
+    params = {
         "diameter": 2 * EARTH_RADIUS_KM,
         "lat": lat,
         "lon": lon,
         "cos_lat": math.cos(math.radians(lat)),
         "published": True,
-        "lat_min": lat - dlat,
-        "lat_max": lat + dlat,
-        "lon_min": lon - dlon,
-        "lon_max": lon + dlon,
         "radius": RADIUS_KM,
         "limit": LIMIT,
     }
+    margin = 1e-7
+    angle = RADIUS_KM / EARTH_RADIUS_KM
+    dlat = math.degrees(angle) + margin
+    params["lat_min"], params["lat_max"] = lat - dlat, lat + dlat
+    where = "is_published = %(published)s AND latitude BETWEEN %(lat_min)s AND %(lat_max)s"
+    cos_lat = math.cos(math.radians(lat))
+    if abs(lat) + dlat >= 90 or math.sin(angle) >= cos_lat:
+        return where, params  # the circle holds a pole
+    dlon = math.degrees(math.asin(math.sin(angle) / cos_lat)) + margin
+    params["west"], params["east"] = lon - dlon, lon + dlon
+    longitudes = ["longitude BETWEEN %(west)s AND %(east)s"]
+    if lon - dlon < -180:
+        params["west_wrapped"] = lon - dlon + 360
+        longitudes.append("longitude >= %(west_wrapped)s")
+    if lon + dlon > 180:
+        params["east_wrapped"] = lon + dlon - 360
+        longitudes.append("longitude <= %(east_wrapped)s")
+    if len(longitudes) == 1:
+        return f"{where} AND {longitudes[0]}", params
+    return f"{where} AND ({' OR '.join(longitudes)})", params
 
 
 def make_variants(connection):
@@ -271,7 +293,7 @@ def make_variants(connection):
     from maillage.places import selectors
     from maillage.places.selectors import DirectoryFilters, Point
 
-    places_sql, terms_sql = raw_sql(connection)
+    raw_query = RawQuery(connection)
 
     def search(lat, lon):
         return selectors.search_places(DirectoryFilters(near=Point(lat, lon), radius_km=RADIUS_KM))
@@ -284,16 +306,16 @@ def make_variants(connection):
 
     def raw(lat, lon):
         with connection.cursor() as cursor:
-            cursor.execute(places_sql, raw_params(lat, lon))
+            cursor.execute(*raw_query.places(lat, lon))
             return len(cursor.fetchall())
 
     def raw_terms(lat, lon):
         with connection.cursor() as cursor:
-            cursor.execute(places_sql, raw_params(lat, lon))
+            cursor.execute(*raw_query.places(lat, lon))
             rows = cursor.fetchall()
             if rows:
                 ids = [row[0] for row in rows]
-                cursor.execute(terms_sql.format(ids=", ".join(["%s"] * len(ids))), ids)
+                cursor.execute(raw_query.terms(ids), ids)
                 cursor.fetchall()
             return len(rows)
 
@@ -323,12 +345,12 @@ def check_same_places(connection, points: list[tuple[float, float]]) -> None:
     from maillage.places import selectors
     from maillage.places.selectors import DirectoryFilters, Point
 
-    places_sql, _ = raw_sql(connection)
+    raw_query = RawQuery(connection)
     for lat, lon in points:
         filters = DirectoryFilters(near=Point(lat, lon), radius_km=RADIUS_KM)
         orm_ids = [place.id for place in selectors.search_places(filters)[:LIMIT]]
         with connection.cursor() as cursor:
-            cursor.execute(places_sql, raw_params(lat, lon))
+            cursor.execute(*raw_query.places(lat, lon))
             raw_ids = [row[0] for row in cursor.fetchall()]
         if orm_ids != raw_ids:
             raise SystemExit(f"ORM and raw SQL disagree at {lat}, {lon}: {orm_ids} != {raw_ids}")
@@ -383,18 +405,19 @@ def candidates(connection, points: list[tuple[float, float]]) -> dict:
     from maillage.places.models import Place
 
     table = connection.ops.quote_name(Place._meta.db_table)
-    sql = (
-        "SELECT COUNT(*),"
-        f" COALESCE(SUM(CASE WHEN {DISTANCE_SQL} <= %(radius)s THEN 1 ELSE 0 END), 0)"
-        f" FROM {table} WHERE {BOX_SQL}"
-    )
     in_box, in_radius = [], []
     with connection.cursor() as cursor:
         for lat, lon in points:
-            cursor.execute(sql, raw_params(lat, lon))
-            box, radius = cursor.fetchone()
-            in_box.append(box)
-            in_radius.append(radius)
+            where, params = box(lat, lon)
+            cursor.execute(
+                "SELECT COUNT(*),"
+                f" COALESCE(SUM(CASE WHEN {DISTANCE_SQL} <= %(radius)s THEN 1 ELSE 0 END), 0)"
+                f" FROM {table} WHERE {where}",
+                params,
+            )
+            rows, near = cursor.fetchone()
+            in_box.append(rows)
+            in_radius.append(near)
     summary = {}
     for name, values in (("in_box", in_box), ("in_radius", in_radius)):
         ordered = sorted(values)
@@ -421,8 +444,7 @@ def diagnostics(connection, point: tuple[float, float]) -> dict:
     with CaptureQueriesContext(connection) as captured:
         list(queryset)
     orm_sql, orm_params = queryset.query.sql_with_params()
-    places_sql, _ = raw_sql(connection)
-    params = raw_params(lat, lon)
+    places_sql, params = RawQuery(connection).places(lat, lon)
     if connection.vendor == "postgresql":
         prefix = "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF)"
     else:

@@ -1,6 +1,7 @@
 """The JSON API under /api/v1/: directory reads, exports, edits with tokens, proposals."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -9,7 +10,14 @@ from django.utils import translation
 
 from maillage.accounts.services import api_token_create
 from maillage.places import exports
-from maillage.places.models import Place, PlaceProposal, PlaceRevision, PlaceTerm
+from maillage.places.models import (
+    OpeningHours,
+    Place,
+    PlaceProposal,
+    PlaceRevision,
+    PlaceTerm,
+    Season,
+)
 from tests.factories import NetworkFactory, PlaceFactory, make_coordinator, make_manager
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +114,36 @@ def test_filters_apply_to_the_list(client, mende):
     assert names(q="florac") == ["Café de Florac"]
 
 
+def test_open_at_takes_iso_instants_with_or_without_offset(client, mende):
+    for weekday in range(7):
+        OpeningHours.objects.create(
+            place=mende, weekday=weekday, opens=dt.time(9), closes=dt.time(18)
+        )
+    Season.objects.create(
+        place=mende,
+        name="Hiver",
+        start_date=dt.date(2026, 12, 1),
+        end_date=dt.date(2027, 3, 31),
+        yearly=True,
+        closed=True,
+    )
+
+    def count(open_at):
+        response = client.get(f"{API}/places", {"open_at": open_at})
+        assert response.status_code == 200, response.content
+        return response.json()["count"]
+
+    assert count("2027-07-15T10:00:00+02:00") == 1
+    assert count("2027-07-15T10:00") == 1  # read in the site's time zone
+    assert count("2027-07-15T06:30:00Z") == 0  # 8:30 in Paris
+    assert count("2027-07-15T07:30:00Z") == 1  # 9:30 in Paris
+    assert count("2027-01-15T10:00:00+01:00") == 0  # closed for the winter
+    assert count("2027-07-15T20:00:00+02:00") == 0
+    # A local time the clocks skip is refused with an explanation, not a server error.
+    skipped = client.get(f"{API}/places", {"open_at": "2026-03-29T02:30"})
+    assert "open_at" in assert_error(skipped, 400)["details"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -114,6 +152,10 @@ def test_filters_apply_to_the_list(client, mende):
         ({"near": "44.5,3.5", "radius_km": "0"}, "radius_km"),
         ({"near": "44.5,3.5", "radius_km": "-5"}, "radius_km"),
         ({"near": "44.5,3.5", "radius_km": "5000"}, "radius_km"),
+        ({"near": "nan,3"}, "near"),
+        ({"near": "44.5;3.5"}, "near"),
+        ({"near": "44.5,3.5", "radius_km": "nan"}, "radius_km"),
+        ({"near": "44.5,3.5", "radius_km": "inf"}, "radius_km"),
         ({"radius_km": "far"}, "radius_km"),
         ({"service": "teleporter"}, "service"),
         ({"open_at": "garbage"}, "open_at"),
@@ -268,7 +310,9 @@ def test_a_coordinator_of_its_network_edits_a_place(client, mende):
     network = NetworkFactory()
     mende.networks.add(network)
 
-    response = patch(client, mende.slug, {"phone": "04 66 00 00 00"}, bearer(make_coordinator(network)))
+    response = patch(
+        client, mende.slug, {"phone": "04 66 00 00 00"}, bearer(make_coordinator(network))
+    )
 
     assert response.status_code == 200
     mende.refresh_from_db()
@@ -438,6 +482,34 @@ def test_too_many_proposals_from_one_address_are_a_429(client, settings):
     assert other_address.status_code == 201
 
 
+def test_a_forged_forwarded_for_header_does_not_escape_the_limit(client, settings):
+    settings.MAILLAGE_PROPOSALS_PER_HOUR = 1
+    settings.MAILLAGE_TRUST_PROXY = False
+    data = {**NEW_PLACE, "proposer_email": "a@example.org"}
+
+    first = propose(client, data, x_forwarded_for="198.51.100.1")
+    second = propose(client, data, x_forwarded_for="198.51.100.2")
+
+    assert (first.status_code, second.status_code) == (201, 429)
+
+
+def test_behind_a_trusted_proxy_the_address_it_appended_is_the_client(client, settings):
+    settings.MAILLAGE_PROPOSALS_PER_HOUR = 1
+    settings.MAILLAGE_TRUST_PROXY = True
+    data = {**NEW_PLACE, "proposer_email": "a@example.org"}
+
+    statuses = [
+        propose(client, data, x_forwarded_for=forwarded).status_code
+        for forwarded in (
+            "203.0.113.9, 198.51.100.1",
+            "198.51.100.1",  # the same client, whatever it claims before
+            "203.0.113.9, 198.51.100.2",
+        )
+    ]
+
+    assert statuses == [201, 429, 201]
+
+
 def test_a_correction_names_its_place(client, mende):
     response = propose(
         client, {"place": mende.slug, "phone": "04 66 00 00 00", "proposer_email": "b@example.org"}
@@ -449,8 +521,8 @@ def test_a_correction_names_its_place(client, mende):
     proposal = PlaceProposal.objects.get(pk=body["id"])
     assert proposal.place == mende
     assert proposal.payload["phone"] == "04 66 00 00 00"
-    assert proposal.payload["name"] == "Fablab de Mende"
-    assert sorted(proposal.payload["services"]) == ["fablab", "wifi"]
+    assert proposal.payload.get("name", mende.name) == mende.name
+    assert sorted(proposal.payload.get("services", mende.services)) == ["fablab", "wifi"]
     mende.refresh_from_db()
     assert mende.phone == ""
 

@@ -64,20 +64,16 @@ def hours_rules(draw, season_keys=(None,)):
 
 
 # Instants anywhere in 2024–2030, and instants within three days of a clock change.
-any_instant = st.datetimes(
-    min_value=dt.datetime(2024, 1, 1), max_value=dt.datetime(2030, 12, 31), timezones=st.just(UTC)
-)
+# Hypothesis takes naive bounds and attaches the time zones itself.
+FIRST, LAST = dt.datetime(2024, 1, 1), dt.datetime(2030, 12, 31)  # noqa: DTZ001
+any_instant = st.datetimes(min_value=FIRST, max_value=LAST, timezones=st.just(UTC))
 near_clock_change = st.builds(
     lambda change, delta: change + delta,
     st.sampled_from(CLOCK_CHANGES),
     st.timedeltas(min_value=dt.timedelta(days=-3), max_value=dt.timedelta(days=3)),
 )
 instants = st.one_of(any_instant, near_clock_change)
-paris_instants = st.datetimes(
-    min_value=dt.datetime(2024, 1, 1),
-    max_value=dt.datetime(2030, 12, 31),
-    timezones=st.just(PARIS),
-)
+paris_instants = st.datetimes(min_value=FIRST, max_value=LAST, timezones=st.just(PARIS))
 
 
 @given(rules=hours_rules(), instant=st.one_of(instants, paris_instants))

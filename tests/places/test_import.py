@@ -158,6 +158,25 @@ def test_reimporting_the_census_updates_its_fields_but_keeps_what_managers_added
 
 
 @pytest.mark.django_db
+def test_a_census_file_without_some_columns_leaves_those_fields_alone():
+    import_places(
+        census_file("7,Le Hangar,1 rue Haute,48000,Mende,48095,,,,44.5,3.5,48,"), format="cget"
+    )
+    short = b"ID;NOM_TL;LAT;LONG\n7;Le Hangar;44,6;3,5\n"
+
+    result = import_places(short, format="cget")
+
+    assert (result.updated, result.rejected) == (1, [])
+    place = Place.objects.get()
+    assert (place.latitude, place.address, place.town, place.insee_code) == (
+        44.6,
+        "1 rue Haute",
+        "Mende",
+        "48095",
+    )
+
+
+@pytest.mark.django_db
 def test_same_named_census_places_get_distinct_slugs():
     data = census_file(
         f"1,La Cordée,,69001,Lyon,69381,Lyon,,{COWORKING},45.76,4.83,69,",

@@ -303,3 +303,14 @@ def test_nearby_places_excludes_the_place_itself():
     PlaceFactory(latitude=43.6, longitude=3.88)  # 100 km away
 
     assert slugs(selectors.nearby_places(place)) == [near.slug]
+
+
+def test_town_suggestions_count_every_spelling_of_a_town_under_the_most_common_one():
+    for town in ("Saint-Chély-d'Apcher", "Saint-Chély-d'Apcher", "ST CHELY D'APCHER"):
+        PlaceFactory(town=town)
+    PlaceFactory(town="Saint-Alban-sur-Limagnole")
+
+    assert selectors.town_suggestions("saint") == [
+        {"name": "Saint-Chély-d'Apcher", "places": 3},
+        {"name": "Saint-Alban-sur-Limagnole", "places": 1},
+    ]

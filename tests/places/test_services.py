@@ -59,7 +59,7 @@ def test_place_update_records_only_the_changed_fields_with_old_and_new_values():
         author=editor,
     )
 
-    created, edited = revisions(place)
+    _created, edited = revisions(place)
     assert edited.source == PlaceRevision.Source.EDIT
     assert edited.author == editor
     assert edited.changes == {

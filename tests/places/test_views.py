@@ -8,7 +8,7 @@ import re
 import pytest
 from django.core import signing
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from maillage.places.forms import ProposalForm
 from maillage.places.models import (
@@ -636,7 +636,7 @@ def test_coordinator_sees_the_proposal_in_the_queue(client, pending):
 
 
 def test_approve_creates_the_place_and_tells_the_proposer(
-    client, pending, mailoutbox, django_capture_on_commit_callbacks
+    client, pending, mailoutbox, django_capture_on_commit_callbacks, settings
 ):
     network, proposal = pending
     coordinator = make_coordinator(network)
@@ -656,10 +656,29 @@ def test_approve_creates_the_place_and_tells_the_proposer(
     assert proposal.place == place
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["camille@example.org"]
-    assert place.get_absolute_url() in mailoutbox[0].body
+    # An email needs an absolute link to the new page.
+    assert settings.MAILLAGE_BASE_URL + place.get_absolute_url() in mailoutbox[0].body
     # The place is in the directory and the proposal is no longer pending.
     assert "La Grange Numérique" in client.get(reverse("places:directory")).content.decode()
     assert "La Grange Numérique" not in client.get(reverse("places:moderation")).content.decode()
+
+
+def test_the_proposer_is_answered_in_their_language(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.post("/i18n/setlang/", {"language": "es", "next": "/"})
+    assert client.post(reverse("places:propose"), proposal_data()).status_code == 200
+    proposal = PlaceProposal.objects.get()
+    assert proposal.language == "es"
+    client.post("/i18n/setlang/", {"language": "fr", "next": "/"})
+    client.force_login(make_coordinator(NetworkFactory()))  # no network: any coordinator
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("places:moderation_detail", args=[proposal.pk]), {"decision": "approve"}
+        )
+    with translation.override("es"):
+        expected = translation.gettext("Your proposal was approved")
+    assert expected in mailoutbox[0].subject
 
 
 def test_approving_twice_does_nothing_more(client, pending, django_capture_on_commit_callbacks):

@@ -22,9 +22,12 @@ class ErrorOut(Schema):
 class ApiError(Exception):
     """An error answered as {"message", "details"} with its HTTP status."""
 
-    def __init__(self, status: int, message: str, details: dict | None = None):
+    def __init__(
+        self, status: int, message: str, details: dict | None = None, *, retry_after: int = 0
+    ):
         super().__init__(message)
         self.status, self.message, self.details = status, message, details or {}
+        self.retry_after = retry_after
 
 
 class BearerToken(HttpBearer):
@@ -78,7 +81,10 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(ApiError)
     def _api_error(request, exc):
-        return reply(request, exc.status, exc.message, exc.details)
+        response = reply(request, exc.status, exc.message, exc.details)
+        if exc.retry_after:
+            response["Retry-After"] = str(exc.retry_after)
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def _validation(request, exc):

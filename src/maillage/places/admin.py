@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from . import services
 from .models import (
@@ -47,6 +48,7 @@ class EquipmentInline(admin.TabularInline):
 
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -54,6 +56,7 @@ class NetworkAdmin(admin.ModelAdmin):
 
 @admin.register(Place)
 class PlaceAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "town", "postcode", "is_published", "source"]
     list_filter = ["is_published", "source", "networks"]
     search_fields = ["name", "town", "postcode", "slug"]

@@ -122,7 +122,8 @@ def _filtered(request: HttpRequest):
 
 FILTER_DOC = (
     "Filters: `q`, `near=LAT,LON`, `radius_km` (default 30 with `near` or `town`), `town`, "
-    "`function`, `service`, `language`, `accessibility` (repeatable), `network`, `open_at` (ISO 8601)."
+    "`function`, `service`, `language`, `accessibility` (repeatable), `network`, "
+    "`open_at` (ISO 8601)."
 )
 
 
@@ -264,7 +265,11 @@ def _merged(place: Place, given: dict) -> dict:
 def create_proposal(request, payload: ProposalIn):
     limit = hit("proposal", client_ip(request), limit=_proposal_limit(), window_seconds=3600)
     if not limit.allowed:
-        raise ApiError(429, _("Too many proposals from your connection. Try again later."))
+        raise ApiError(
+            429,
+            _("Too many proposals from your connection. Try again later."),
+            retry_after=limit.retry_after,
+        )
     given = payload.dict(exclude_unset=True)
     place = None
     if given.get("place"):

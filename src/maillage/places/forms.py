@@ -445,7 +445,7 @@ class PhotoForm(forms.ModelForm):
 
     class Meta:
         model = PlacePhoto
-        fields = ["image", "alt_text", "position"]
+        fields = ["image", "alt_text"]
         help_texts = {"alt_text": _("What the photo shows, for people who cannot see it.")}
 
 
@@ -454,7 +454,7 @@ class AnimatorForm(forms.ModelForm):
 
     class Meta:
         model = Animator
-        fields = ["name", "role", "photo", "position"]
+        fields = ["name", "role", "photo"]
 
 
 class EquipmentForm(forms.ModelForm):

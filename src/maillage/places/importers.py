@@ -216,16 +216,6 @@ def _chunks(items: list, size: int = 500) -> Iterable[list]:
         yield items[start : start + size]
 
 
-def _set_unmanaged_fields(place: Place, **values) -> None:
-    """Write what `services.place_create` cannot take yet: the file's slug and the provenance.
-
-    Neither is a manager-editable field nor part of a place's history.
-    """
-    Place.objects.filter(pk=place.pk).update(**values)
-    for name, value in values.items():
-        setattr(place, name, value)
-
-
 # --- Formats ----------------------------------------------------------------------------------
 
 
@@ -275,12 +265,24 @@ class _CensusFormat(_Format):
         },
         "fablab": {"functions": ["makers", "social_bond"], "services": ["fablab"]},
     }
+    # The census columns behind each field; a field whose columns are all absent is left alone.
+    SOURCES = {
+        "address": ("ADRESSE",),
+        "postcode": ("CP",),
+        "town": ("NOMCOM", "COMINIT", "NOMCOMMETRO"),
+        "insee_code": ("INSEECOM",),
+        "department": ("INSEEDEP",),
+        "website": ("WEB",),
+    }
 
     def normalise_header(self, header):
         return [name.strip().upper() for name in header]
 
     def preload(self, header, rows):
         super().preload(header, rows)
+        self.absent = {
+            name for name, columns in self.SOURCES.items() if not set(columns) & set(header)
+        }
         self.existing = {
             place.source_id: place for place in Place.objects.filter(source=CENSUS_SOURCE)
         }
@@ -319,6 +321,8 @@ class _CensusFormat(_Format):
             **_coordinates(_cell(row, "LAT"), _cell(row, "LONG")),
             "website": census_website(_cell(row, "WEB")),
         }
+        for name in self.absent:
+            del data[name]
         typology = fold(_cell(row, "TYPO"))
         terms = next((t for word, t in self.TYPOLOGY.items() if word in typology), {})
         return key, data, terms
@@ -332,8 +336,8 @@ class _CensusFormat(_Format):
                 author=self.author,
                 source=PlaceRevision.Source.IMPORT,
                 networks=self.networks_with_ours(None),
+                origin=(CENSUS_SOURCE, key),
             )
-            _set_unmanaged_fields(place, source=CENSUS_SOURCE, source_id=key)
             return "created"
         changed = any(getattr(place, name) != value for name, value in data.items())
         networks = self.networks_with_ours(place)
@@ -460,9 +464,8 @@ class _OwnFormat(_Format):
                 author=self.author,
                 source=PlaceRevision.Source.IMPORT,
                 networks=networks,
+                slug=slug,
             )
-            if slug and slug != place.slug and not Place.objects.filter(slug=slug).exists():
-                _set_unmanaged_fields(place, slug=slug)
             return "created"
         changed = any(
             (

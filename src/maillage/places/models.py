@@ -1,3 +1,4 @@
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -12,8 +13,14 @@ from maillage.core.models import TimeStampedModel
 from . import vocabulary
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    # available_timezones() rescans the tzdata files at every call.
+    return frozenset(zoneinfo.available_timezones())
+
+
 def validate_time_zone(value: str) -> None:
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         raise ValidationError(_("%(value)s is not a known time zone."), params={"value": value})
 
 

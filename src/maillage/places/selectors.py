@@ -5,7 +5,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, F, FloatField, Prefetch, Q, QuerySet, Value
+from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Value
 from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
 
 from maillage.core.text import fold
@@ -236,20 +236,21 @@ def town_suggestions(prefix: str, *, limit: int = 10) -> list[dict]:
     key = fold(prefix)
     if len(key) < 2:
         return []
+    # One row per spelling; a town's places are counted over all its spellings ("MENDE" and
+    # "Mende") and it is named by the most common one.
     rows = (
         Place.objects.filter(is_published=True, town_key__startswith=key)
         .exclude(town="")
-        .values("town_key")
-        .annotate(n=Count("id"), name=F("town"))
-        .order_by("-n", "town_key")
+        .values("town_key", "town")
+        .annotate(n=Count("id"))
+        .order_by("-n", "town_key", "town")
     )
-    seen: dict[str, dict] = {}
+    towns: dict[str, dict] = {}
     for row in rows:
-        if row["town_key"] not in seen:
-            seen[row["town_key"]] = {"name": row["name"], "places": row["n"]}
-        if len(seen) >= limit:
-            break
-    return list(seen.values())
+        town = towns.setdefault(row["town_key"], {"name": row["town"], "places": 0})
+        town["places"] += row["n"]
+    ranked = sorted(towns.items(), key=lambda item: (-item[1]["places"], item[0]))
+    return [town for _key, town in ranked[:limit]]
 
 
 def networks() -> QuerySet[Network]:

@@ -1,6 +1,7 @@
 """Writes on the directory. Views, the API, the importer and the admin all come through here."""
 
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
@@ -111,7 +112,7 @@ def _apply(
                 changes[name] = [jsonable(old), jsonable(new)]
                 setattr(place, name, new)
     creating = place.pk is None
-    if creating or not place.slug:
+    if not place.slug or (creating and Place.objects.filter(slug=place.slug).exists()):
         place.slug = unique_slug(place.name, place.town)
     refresh_search_fields(place)
     place.full_clean()
@@ -146,9 +147,18 @@ def place_create(
     source: str = PlaceRevision.Source.EDIT,
     networks: Iterable[Network] | None = None,
     proposal: PlaceProposal | None = None,
+    slug: str = "",
+    origin: tuple[str, str] | None = None,
 ) -> Place:
-    """Create a place from validated values; records the creation in its history."""
-    return _apply(Place(), data, author=author, source=source, networks=networks, proposal=proposal)
+    """Create a place from validated values; records the creation in its history.
+
+    `slug` is kept when free (imports of our own layout); `origin` is (source, id in the source),
+    the key that makes re-imports update instead of duplicate.
+    """
+    place = Place(slug=slug)
+    if origin is not None:
+        place.source, place.source_id = origin
+    return _apply(place, data, author=author, source=source, networks=networks, proposal=proposal)
 
 
 @transaction.atomic
@@ -175,15 +185,19 @@ def place_week_hours_set(
     author: User | None = None,
 ) -> None:
     """Replace the weekly hours of a place (or of one of its seasons) by `intervals`."""
+    if season is not None and season.place_id != place.pk:
+        raise ValidationError(_("This season belongs to another place."))
     intervals = sorted(set(intervals))
     for weekday, opens, closes in intervals:
+        if weekday not in range(7):
+            raise ValidationError(_("Days are numbered from 0 (Monday) to 6 (Sunday)."))
         if not opens < closes:
             raise ValidationError(_("A closing time must come after its opening time."))
     by_day: dict[int, list[tuple[dt.time, dt.time]]] = {}
     for weekday, opens, closes in intervals:
         by_day.setdefault(weekday, []).append((opens, closes))
     for spans in by_day.values():
-        for (_o1, c1), (o2, _c2) in zip(spans, spans[1:], strict=False):
+        for (_o1, c1), (o2, _c2) in itertools.pairwise(spans):
             if o2 < c1:
                 raise ValidationError(_("Two opening intervals of the same day overlap."))
     existing = OpeningHours.objects.filter(place=place, season=season)
@@ -341,7 +355,8 @@ def proposal_approve(*, proposal: PlaceProposal, reviewer: User) -> Place:
     proposal.reviewed_by = reviewer
     proposal.reviewed_at = timezone.now()
     proposal.save()
-    transaction.on_commit(lambda: _notify_proposer(proposal))
+    # robust: a mail server outage must not turn a recorded decision into an error page.
+    transaction.on_commit(lambda: _notify_proposer(proposal), robust=True)
     return place
 
 
@@ -358,7 +373,8 @@ def proposal_reject(*, proposal: PlaceProposal, reviewer: User, reason: str) -> 
     proposal.reviewed_by = reviewer
     proposal.reviewed_at = timezone.now()
     proposal.save()
-    transaction.on_commit(lambda: _notify_proposer(proposal))
+    # robust: a mail server outage must not turn a recorded decision into an error page.
+    transaction.on_commit(lambda: _notify_proposer(proposal), robust=True)
     return proposal
 
 

@@ -245,23 +245,23 @@ def place_history(request, slug):
     return render(request, "places/history.html", {"place": place, "page": page})
 
 
-def _proposal_rate_limited(request) -> bool:
-    result = hit(
+def _proposal_rate_limit(request):
+    return hit(
         "proposal",
         client_ip(request),
         limit=settings.MAILLAGE_PROPOSALS_PER_HOUR,
         window_seconds=3600,
     )
-    return not result.allowed
 
 
 def _propose(request, place=None):
     form = ProposalForm(request.POST or None, instance=place or Place(), user=request.user)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
-        if _proposal_rate_limited(request):
+        limit = _proposal_rate_limit(request)
+        if not limit.allowed:
             form.add_error(None, _("Too many proposals from your connection. Try again later."))
-            status = 429
+            status, retry_after = 429, limit.retry_after
         else:
             user = request.user if request.user.is_authenticated else None
             services.proposal_submit(
@@ -277,7 +277,10 @@ def _propose(request, place=None):
             return render(request, "places/proposal_thanks.html", {"place": place})
     elif request.method == "POST":
         status = 400
-    return render(request, "places/propose.html", {"form": form, "place": place}, status=status)
+    response = render(request, "places/propose.html", {"form": form, "place": place}, status=status)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @require_http_methods(["GET", "POST"])

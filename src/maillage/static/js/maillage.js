@@ -2,6 +2,11 @@
 (function () {
   "use strict";
 
+  // Search criteria start folded on phones (results first) and unfolded on wide screens.
+  if (window.matchMedia("(min-width: 56rem)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (d) { d.open = true; });
+  }
+
   // Language switcher: change on select, the button stays for people without JavaScript.
   document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
     select.addEventListener("change", function () { select.form.submit(); });

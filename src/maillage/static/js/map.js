@@ -74,7 +74,7 @@
         onEachFeature: function (feature, marker) { marker.bindPopup(popup(feature.properties)); },
       });
       cluster.addLayer(layer);
-      if (collection.features.length) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 13 }); }
+      if (collection.features.length) { map.fitBounds(layer.getBounds(), { padding: [40, 40], maxZoom: 13 }); }
     })
     .catch(function () {});
 })();

@@ -9,6 +9,7 @@ import datetime as dt
 from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
@@ -23,9 +24,6 @@ DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - published on purpose: demo accou
 COORDINATOR_EMAIL = "coordinator@solozere.test"
 MANAGER_EMAIL = "manager@polen.test"
 POLEN_ID = "1101"
-# Not reverse("account_login"): loading the URLconf imports every form, which a data command
-# has no need for.
-LOGIN_PATH = "/accounts/login/"
 
 NETWORK = {
     "slug": "solozere",
@@ -207,7 +205,7 @@ class Command(BaseCommand):
             self.stderr.write(_("Census places not found: %(ids)s.") % {"ids": ", ".join(missing)})
         self.stdout.write(
             _("Demo accounts (password “%(password)s”), log in at %(url)s:")
-            % {"password": DEMO_PASSWORD, "url": LOGIN_PATH}
+            % {"password": DEMO_PASSWORD, "url": reverse("account_login")}
         )
         self.stdout.write(
             _("  %(email)s: coordinator of the network %(network)s")
