@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "maillage.core.middleware.AccountLanguageMiddleware",
     "maillage.core.middleware.ContentSecurityPolicyMiddleware",
 ]
 

@@ -38,3 +38,10 @@ def test_createsuperuser_works_without_questions(monkeypatch):
     call_command("createsuperuser", "--noinput", verbosity=0)
     admin = User.objects.get(email="admin@example.org")
     assert admin.is_superuser and admin.check_password("a long admin passphrase")
+
+
+def test_a_person_signing_in_gets_their_account_language(client):
+    client.force_login(UserFactory(language="es"))
+    response = client.get("/")
+    assert '<html lang="es">' in response.content.decode()
+    assert response.cookies["django_language"].value == "es"
