@@ -187,6 +187,7 @@ def test_a_spanish_summary_is_shown_to_spanish_readers_and_french_to_others(clie
     assert client.post(f"/places/{place.slug}/edit/", form).status_code == 302
     place.refresh_from_db()
     assert place.translations == {"es": {"summary": "Espacio de coworking"}}
+    client.logout()  # a signed-in manager would see their account's language
     spanish = client.get(place.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="es").content.decode()
     french = client.get(place.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Espacio de coworking" in spanish
@@ -252,3 +253,61 @@ def test_too_many_proposals_answer_429_with_retry_after(client, settings):
         assert response.status_code == expected
     assert int(response["Retry-After"]) > 0
     assert PlaceProposal.objects.count() == 1
+
+
+def test_a_coordinator_edits_publication_and_only_their_networks(client):
+    mine, theirs = NetworkFactory(), NetworkFactory()
+    place = PlaceFactory()
+    place.networks.add(mine, theirs)
+    client.force_login(make_coordinator(mine))
+    form = {
+        "name": place.name,
+        "town": place.town,
+        "postcode": place.postcode,
+        "latitude": place.latitude,
+        "longitude": place.longitude,
+        "time_zone": "Europe/Paris",
+        "coord-networks": [mine.pk],
+    }
+    assert client.post(f"/places/{place.slug}/edit/", form).status_code == 302
+    place.refresh_from_db()
+    assert not place.is_published
+    assert set(place.networks.all()) == {mine, theirs}
+    # Unpublished: gone for visitors, still there for its editors.
+    assert client.get(place.get_absolute_url()).status_code == 200
+    form["coord-networks"] = []
+    form["coord-is_published"] = "on"
+    assert client.post(f"/places/{place.slug}/edit/", form).status_code == 302
+    place.refresh_from_db()
+    assert place.is_published
+    assert list(place.networks.all()) == [theirs]
+    client.logout()
+    place.is_published = False
+    place.save()
+    assert client.get(place.get_absolute_url()).status_code == 404
+
+
+def test_a_managers_edit_form_has_no_coordination_controls(client):
+    place = PlaceFactory()
+    client.force_login(make_manager(place))
+    assert "coord-is_published" not in client.get(f"/places/{place.slug}/edit/").content.decode()
+
+
+def test_a_coordinators_own_proposal_is_applied_at_once(client):
+    network = NetworkFactory()
+    client.force_login(make_coordinator(network))
+    response = client.post(
+        "/places/propose/",
+        {
+            "name": "Fab'Lozère",
+            "town": "Mende",
+            "latitude": "44.52",
+            "longitude": "3.50",
+            "network": network.pk,
+            "started": _started(),
+        },
+    )
+    assert response.status_code == 302
+    proposal = PlaceProposal.objects.get()
+    assert proposal.status == PlaceProposal.Status.APPROVED
+    assert proposal.place.networks.filter(pk=network.pk).exists()

@@ -336,7 +336,7 @@ def test_invalid_edit_saves_nothing(client, two_places):
     response = client.post(
         reverse("places:edit", args=[place.slug]), place_form_data(place, name="", latitude="95")
     )
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert set(response.context["form"].errors) == {"name", "latitude"}
     assert not PlaceRevision.objects.exists()
 

@@ -493,3 +493,25 @@ class PlaceRoleForm(forms.Form):
             )
         self.user = user
         return email
+
+
+class CoordinationForm(forms.Form):
+    networks = forms.ModelMultipleChoiceField(
+        label=_("Listed in the networks"),
+        queryset=Network.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_published = forms.BooleanField(
+        label=_("Published in the directory"),
+        required=False,
+        help_text=_("Untick for a place that closed for good: it disappears from searches."),
+    )
+
+    def __init__(self, *args, place: Place, networks, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["networks"].queryset = networks
+        self.initial.setdefault(
+            "networks", [n.pk for n in place.networks.all() if n in set(networks)]
+        )
+        self.initial.setdefault("is_published", place.is_published)

@@ -4,7 +4,7 @@ from django.db.models import Q, QuerySet
 
 from maillage.accounts.models import NetworkRole, PlaceRole
 
-from .models import Place, PlaceProposal
+from .models import Network, Place, PlaceProposal
 
 
 def _authenticated(user) -> bool:
@@ -80,3 +80,14 @@ def team_roles_grantable(user, place: Place) -> list[str]:
     if PlaceRole.objects.filter(user=user, place=place, role=PlaceRole.Role.MANAGER).exists():
         return [PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER]
     return []
+
+
+def coordinated_networks(user):
+    """The networks whose places this user may add, remove, publish and unpublish."""
+    if not _authenticated(user):
+        return Network.objects.none()
+    if user.is_superuser:
+        return Network.objects.all()
+    return Network.objects.filter(
+        roles__user=user, roles__role=NetworkRole.Role.COORDINATOR
+    ).distinct()

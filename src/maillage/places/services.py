@@ -37,6 +37,7 @@ EDITABLE_FIELDS = (
     "website",
     "time_zone",
     "translations",
+    "is_published",
 )
 TERM_FIELDS = {
     "functions": PlaceTerm.Kind.FUNCTION,
@@ -415,3 +416,26 @@ def place_team_set(*, place: Place, user: User, role: str | None, author: User |
             source=PlaceRevision.Source.EDIT,
             changes={f"team:{user.email}": [before, role]},
         )
+
+
+@transaction.atomic
+def place_coordination_set(
+    *,
+    place: Place,
+    networks_in_scope: Iterable[Network],
+    chosen: Iterable[Network],
+    published: bool,
+    author: User | None = None,
+) -> Place:
+    """A coordinator's decisions on a place: which of *their* networks list it, and publication.
+
+    Networks outside the coordinator's scope are left as they are.
+    """
+    scope = {network.pk for network in networks_in_scope}
+    kept = [n for n in place.networks.all() if n.pk not in scope]
+    return place_update(
+        place=place,
+        data={"is_published": published},
+        networks=[*kept, *[n for n in chosen if n.pk in scope]],
+        author=author,
+    )

@@ -22,6 +22,7 @@ from maillage.core.ratelimit import client_ip, hit
 from . import permissions, selectors, services, vocabulary
 from .forms import (
     AnimatorFormSet,
+    CoordinationForm,
     DirectoryFilterForm,
     EquipmentFormSet,
     PhotoFormSet,
@@ -115,8 +116,9 @@ def _week(place, rules, seasons):
 
 
 def place_detail(request, slug):
-    place = selectors.place_detail(slug)
-    if place is None:
+    place = selectors.place_detail(slug, published_only=False)
+    can_edit = place is not None and permissions.can_edit_place(request.user, place)
+    if place is None or not (place.is_published or can_edit):
         raise Http404
     rules, seasons = selectors.place_hours(place)
     now = timezone.now()
@@ -133,7 +135,7 @@ def place_detail(request, slug):
         "seasons": place.seasons.all(),
         "nearby": selectors.nearby_places(place),
         "jsonld": place_jsonld_script(place, request),
-        "can_edit": permissions.can_edit_place(request.user, place),
+        "can_edit": can_edit,
         "terms": {
             "functions": [vocabulary.term(c) for c in place.functions],
             "services": [vocabulary.term(c) for c in place.services],
@@ -157,15 +159,36 @@ def _editable_place(request, slug) -> Place:
 def place_edit(request, slug):
     place = _editable_place(request, slug)
     form = PlaceForm(request.POST or None, instance=place)
-    if request.method == "POST" and form.is_valid():
+    scope = permissions.coordinated_networks(request.user)
+    coordination = (
+        CoordinationForm(request.POST or None, place=place, networks=scope, prefix="coord")
+        if scope.exists()
+        else None
+    )
+    forms_valid = form.is_valid() and (coordination is None or coordination.is_valid())
+    if request.method == "POST" and forms_valid:
         try:
-            services.place_update(place=place, data=form.place_data(), author=request.user)
+            with transaction.atomic():
+                services.place_update(place=place, data=form.place_data(), author=request.user)
+                if coordination is not None:
+                    services.place_coordination_set(
+                        place=place,
+                        networks_in_scope=scope,
+                        chosen=coordination.cleaned_data["networks"],
+                        published=coordination.cleaned_data["is_published"],
+                        author=request.user,
+                    )
         except ValidationError as error:
             form.add_error(None, error)
         else:
             messages.success(request, _("The place was saved."))
             return redirect(place.get_absolute_url())
-    return render(request, "places/edit.html", {"place": place, "form": form})
+    return render(
+        request,
+        "places/edit.html",
+        {"place": place, "form": form, "coordination": coordination},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required
@@ -264,16 +287,23 @@ def _propose(request, place=None):
             status, retry_after = 429, limit.retry_after
         else:
             user = request.user if request.user.is_authenticated else None
-            services.proposal_submit(
-                kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
-                payload=form.place_data(),
-                place=place,
-                network=form.cleaned_data.get("network"),
-                proposer=user,
-                proposer_name=form.cleaned_data.get("proposer_name", ""),
-                proposer_email=form.cleaned_data.get("proposer_email", ""),
-                message=form.cleaned_data.get("message", ""),
-            )
+            with transaction.atomic():
+                proposal = services.proposal_submit(
+                    kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
+                    payload=form.place_data(),
+                    place=place,
+                    network=form.cleaned_data.get("network"),
+                    proposer=user,
+                    proposer_name=form.cleaned_data.get("proposer_name", ""),
+                    proposer_email=form.cleaned_data.get("proposer_email", ""),
+                    message=form.cleaned_data.get("message", ""),
+                )
+                # A coordinator's own proposal needs no second pair of eyes: it is applied now,
+                # and still recorded as a moderated proposal in the history.
+                if permissions.can_moderate(user, proposal):
+                    applied = services.proposal_approve(proposal=proposal, reviewer=user)
+                    messages.success(request, _("Saved: the directory was updated."))
+                    return redirect(applied.get_absolute_url())
             return render(request, "places/proposal_thanks.html", {"place": place})
     elif request.method == "POST":
         status = 400
