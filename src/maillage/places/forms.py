@@ -82,7 +82,7 @@ class DirectoryFilterForm(forms.Form):
         label=_("Open on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     open_time = forms.TimeField(
-        label=_("at"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
+        label=_("Time of day"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
     )
     open_at = forms.DateTimeField(label=_("Open at"), required=False)
 
@@ -118,7 +118,10 @@ class DirectoryFilterForm(forms.Form):
             if located is None:
                 self.add_error(
                     "town",
-                    _("We know no place in “%(town)s”. Check the spelling or try a nearby town.")
+                    _(
+                        "No place of the directory is in “%(town)s”. "
+                        "Check the spelling or try a nearby town."
+                    )
                     % {"town": data["town"]},
                 )
                 return data
@@ -222,7 +225,8 @@ class PlaceForm(forms.ModelForm):
                 base = self.fields[field]
                 name = f"{field}_{code}"
                 self.fields[name] = forms.CharField(
-                    label=f"{base.label} ({language_name})",
+                    label=_("%(field)s (%(language)s)")
+                    % {"field": base.label, "language": language_name},
                     required=False,
                     max_length=getattr(base, "max_length", None),
                     widget=forms.Textarea(attrs={"rows": 3, "lang": code})
@@ -372,7 +376,12 @@ class WeekHoursForm(forms.Form):
                 for end in ("opens", "closes"):
                     name = f"d{weekday}_{slot}_{end}"
                     self.fields[name] = forms.TimeField(
-                        label=f"{day_label} – {_('opens') if end == 'opens' else _('closes')}",
+                        label=(
+                            _("%(day)s, opening time")
+                            if end == "opens"
+                            else _("%(day)s, closing time")
+                        )
+                        % {"day": day_label},
                         required=False,
                         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
                     )

@@ -75,7 +75,10 @@ class Place(TimeStampedModel):
         verbose_name = _("place")
         verbose_name_plural = _("places")
         ordering = ["name"]
-        indexes = [models.Index(fields=["latitude", "longitude"], name="place_lat_lon")]
+        # is_published in the index spares a table lookup per candidate of a proximity search.
+        indexes = [
+            models.Index(fields=["latitude", "longitude", "is_published"], name="place_lat_lon_pub")
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(latitude__gte=-90, latitude__lte=90)
@@ -102,7 +105,10 @@ class Place(TimeStampedModel):
 
     def codes(self, kind: str) -> list[str]:
         """Vocabulary codes of one kind; uses the prefetched terms when there are some."""
-        return sorted(t.code for t in self.terms.all() if t.kind == kind)
+        terms = getattr(self, "prefetched_terms", None)
+        if terms is None:
+            terms = self.terms.all()
+        return sorted(t.code for t in terms if t.kind == kind)
 
     @property
     def functions(self):

@@ -5,8 +5,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Avg, Count, F, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import ASin, Cos, Power, Radians, Sin, Sqrt
+from django.db.models import Avg, Count, F, FloatField, Func, Prefetch, Q, QuerySet
 
 from maillage.core.text import fold
 
@@ -41,8 +40,9 @@ class DirectoryFilters:
 
 
 def _with_terms(queryset: QuerySet[Place]) -> QuerySet[Place]:
+    # A plain list (to_attr) instead of a prefetched manager: cheaper, and Place.codes sorts.
     return queryset.prefetch_related(
-        Prefetch("terms", queryset=PlaceTerm.objects.order_by("kind", "code"))
+        Prefetch("terms", queryset=PlaceTerm.objects.all(), to_attr="prefetched_terms")
     )
 
 
@@ -73,14 +73,41 @@ def _bounding_box(point: Point, radius_km: float) -> Q:
     return box & longitudes
 
 
-def _distance_km(point: Point):
-    """Haversine great-circle distance as a database expression (SQLite and PostgreSQL alike)."""
-    half_dlat = Radians(F("latitude") - Value(point.lat)) / Value(2.0)
-    half_dlon = Radians(F("longitude") - Value(point.lon)) / Value(2.0)
-    chord = Power(Sin(half_dlat), Value(2)) + Value(math.cos(math.radians(point.lat))) * Cos(
-        Radians(F("latitude"))
-    ) * Power(Sin(half_dlon), Value(2))
-    return Value(2 * EARTH_RADIUS_KM) * ASin(Sqrt(chord))
+class _GreatCircleKm(Func):
+    """Haversine distance in km from a point to the row, as one SQL expression.
+
+    Written as SQL rather than a tree of ORM functions: the tree costs a millisecond to build and
+    compile on every search (it is compiled for SELECT, WHERE and ORDER BY), the SQL is the same.
+    The math functions are native in PostgreSQL and registered by Django on SQLite connections.
+    """
+
+    output_field = FloatField()
+
+    def __init__(self, point: Point):
+        super().__init__(F("latitude"), F("longitude"))
+        self.point = point
+
+    def as_sql(self, compiler, connection, **extra_context):
+        lat, lat_params = compiler.compile(self.source_expressions[0])
+        lon, lon_params = compiler.compile(self.source_expressions[1])
+        sql = (
+            f"(%s * ASIN(SQRT(POWER(SIN(RADIANS({lat} - %s) / 2), 2)"
+            f" + %s * COS(RADIANS({lat})) * POWER(SIN(RADIANS({lon} - %s) / 2), 2))))"
+        )
+        params = (
+            2 * EARTH_RADIUS_KM,
+            *lat_params,
+            self.point.lat,
+            math.cos(math.radians(self.point.lat)),
+            *lat_params,
+            *lon_params,
+            self.point.lon,
+        )
+        return sql, params
+
+
+def _distance_km(point: Point) -> Func:
+    return _GreatCircleKm(point)
 
 
 def haversine_km(a: Point, b: Point) -> float:

@@ -6,7 +6,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
@@ -260,11 +260,43 @@ def season_delete(request, slug, season_id):
     return redirect("places:hours", slug=place.slug)
 
 
+def _change_label(key: str) -> str:
+    """A readable, translated name for a key of PlaceRevision.changes."""
+    kind, _sep, detail = key.partition(":")
+    labels = {
+        "hours": _("Opening hours"),
+        "season": _("Season"),
+        "team": _("Role"),
+        "photos": _("Photos"),
+        "animators": _("The team"),
+        "equipment": _("Equipment"),
+        "networks": _("Networks"),
+        "functions": _("Functions"),
+        "services": _("Services"),
+        "languages": _("Languages spoken"),
+        "accessibility": _("Accessibility"),
+        "translations": _("Presentation in other languages"),
+    }
+    if kind in labels:
+        label = str(labels[kind])
+    else:
+        try:
+            label = str(Place._meta.get_field(kind).verbose_name).capitalize()
+        except FieldDoesNotExist:
+            label = kind
+    return f"{label} ({detail})" if detail else label
+
+
 @login_required
 def place_history(request, slug):
     place = _editable_place(request, slug)
     revisions = place.revisions.select_related("author", "proposal")
     page = Paginator(revisions, 30).get_page(request.GET.get("page"))
+    for revision in page:
+        revision.rows = [
+            (_change_label(key), values[0], values[1])
+            for key, values in (revision.changes or {}).items()
+        ]
     return render(request, "places/history.html", {"place": place, "page": page})
 
 
