@@ -5,14 +5,14 @@ from django.http import HttpRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from maillage.core.api import ApiError, BearerToken, ErrorOut, OptionalBearer, invalid, page_params
 from maillage.core.ratelimit import client_ip, hit
 
 from . import exports, permissions, selectors, services
 from .forms import DirectoryFilterForm, PlaceForm, ProposalForm
-from .models import Network, Place, PlaceProposal
+from .models import Network, Place
 
 router = Router(tags=["places"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
@@ -113,6 +113,22 @@ def _place_out(place: Place) -> dict:
     }
 
 
+class DirectoryQuery(Schema):
+    """The directory criteria. The values are validated by DirectoryFilterForm, like the pages,
+    so that every message is translated; hence numbers are declared as text here."""
+
+    q: str = Field("", description="Words to find in the name, town, postcode or summary.")
+    near: str = Field("", description="A position, LAT,LON in WGS84 degrees.")
+    town: str = Field("", description="A town (or postcode) of our places, instead of `near`.")
+    radius_km: str = Field("", description="Radius around `near`/`town`, 0 < r ≤ 1000; 30.")
+    function: list[str] = Field([], description="Function codes; all must match.")
+    service: list[str] = Field([], description="Service codes; all must match.")
+    language: list[str] = Field([], description="Language codes; all must match.")
+    accessibility: list[str] = Field([], description="Accessibility codes; all must match.")
+    network: str = Field("", description="Slug of a network.")
+    open_at: str = Field("", description="Open at this ISO 8601 instant.")
+
+
 def _filtered(request: HttpRequest):
     form = DirectoryFilterForm(request.GET)
     if not form.is_valid():
@@ -134,18 +150,7 @@ FILTER_DOC = (
     summary="Search the directory",
     description=FILTER_DOC,
 )
-def list_places(
-    request,
-    q: str = "",
-    near: str = "",
-    radius_km: float | None = None,
-    function: str = "",
-    service: str = "",
-    network: str = "",
-    open_at: str = "",
-    page: int = 1,
-    page_size: int = 20,
-):
+def list_places(request, filters: Query[DirectoryQuery], page: int = 1, page_size: int = 20):
     page, size = page_params(request)
     queryset = _filtered(request)
     count = queryset.count()
@@ -160,16 +165,7 @@ def list_places(
     summary="The directory as a GeoJSON FeatureCollection",
     description=FILTER_DOC,
 )
-def places_geojson(
-    request,
-    q: str = "",
-    near: str = "",
-    radius_km: float | None = None,
-    function: str = "",
-    service: str = "",
-    network: str = "",
-    open_at: str = "",
-):
+def places_geojson(request, filters: Query[DirectoryQuery]):
     return exports.places_geojson(_filtered(request).prefetch_related("networks"))
 
 
@@ -180,16 +176,7 @@ def places_geojson(
     summary="The directory as CSV (our import layout)",
     description=FILTER_DOC,
 )
-def places_csv(
-    request,
-    q: str = "",
-    near: str = "",
-    radius_km: float | None = None,
-    function: str = "",
-    service: str = "",
-    network: str = "",
-    open_at: str = "",
-):
+def places_csv(request, filters: Query[DirectoryQuery]):
     rows = exports.places_csv(_filtered(request).prefetch_related("networks").iterator(2000))
     response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="places.csv"'
@@ -295,17 +282,7 @@ def create_proposal(request, payload: ProposalIn):
     form = ProposalForm(data, instance=place or Place(), user=user, anti_spam=False)
     if not form.is_valid():
         raise invalid(form)
-    proposal = services.proposal_submit(
-        kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
-        # A correction carries only what the proposer changed.
-        payload={k: v for k, v in form.place_data().items() if not place or k in given},
-        place=place,
-        network=form.cleaned_data.get("network"),
-        proposer=user,
-        proposer_name=form.cleaned_data.get("proposer_name", ""),
-        proposer_email=form.cleaned_data.get("proposer_email", ""),
-        message=form.cleaned_data.get("message", ""),
-    )
+    proposal = form.submit()
     return Status(
         201,
         {

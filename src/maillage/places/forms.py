@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from maillage.accounts.models import PlaceRole, User
 from maillage.core.images import NormalisedImageField
 
-from . import vocabulary
+from . import services, vocabulary
 from .models import (
     Animator,
     Equipment,
@@ -339,6 +339,21 @@ class ProposalForm(PlaceForm):
             ) from None
         if timezone.now().timestamp() - started < self.MIN_SECONDS:
             raise forms.ValidationError(_("Your proposal looks automated and was not saved."))
+
+    def submit(self) -> PlaceProposal:
+        """Record the validated proposal (a correction when the form was bound to a place)."""
+        place = self.instance if self.instance.pk else None
+        user = self.user if self.user is not None and self.user.is_authenticated else None
+        return services.proposal_submit(
+            kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
+            payload=self.place_data(),
+            place=place,
+            network=self.cleaned_data.get("network"),
+            proposer=user,
+            proposer_name=self.cleaned_data.get("proposer_name", ""),
+            proposer_email=self.cleaned_data.get("proposer_email", ""),
+            message=self.cleaned_data.get("message", ""),
+        )
 
     def place_data(self) -> dict:
         data = super().place_data()

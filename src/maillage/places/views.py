@@ -320,16 +320,7 @@ def _propose(request, place=None):
         else:
             user = request.user if request.user.is_authenticated else None
             with transaction.atomic():
-                proposal = services.proposal_submit(
-                    kind=PlaceProposal.Kind.CORRECTION if place else PlaceProposal.Kind.NEW,
-                    payload=form.place_data(),
-                    place=place,
-                    network=form.cleaned_data.get("network"),
-                    proposer=user,
-                    proposer_name=form.cleaned_data.get("proposer_name", ""),
-                    proposer_email=form.cleaned_data.get("proposer_email", ""),
-                    message=form.cleaned_data.get("message", ""),
-                )
+                proposal = form.submit()
                 # A coordinator's own proposal needs no second pair of eyes: it is applied now,
                 # and still recorded as a moderated proposal in the history.
                 if permissions.can_moderate(user, proposal):
