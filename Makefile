@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := maillage.settings
 
-.PHONY: run test setup system-tools lint bench messages clean
+.PHONY: run test setup system-tools lint bench messages openapi clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/maillage makemigrations --check --dry-run -v 0
+	$(BIN)/maillage openapi --check
 	$(BIN)/pytest
 
 lint:
@@ -48,6 +49,10 @@ lint:
 messages:
 	cd src/maillage && ../../$(BIN)/maillage makemessages -l fr -l es -l en -l ca --no-location --no-obsolete \
 		--ignore=*/migrations/* && ../../$(BIN)/maillage makemessages -d djangojs -l fr -l es -l en -l ca --no-location --no-obsolete
+
+# Regenerate docs/openapi.json after changing the API (`make test` checks it is current).
+openapi: $(VENV)/.installed
+	$(BIN)/maillage openapi
 
 bench: setup
 	$(BIN)/python bench/directory.py

@@ -1,11 +1,9 @@
 """The public JSON API, /api/v1/ (PRODUCT.md §5). Each app contributes its router."""
 
-from ninja import NinjaAPI
-
-from maillage.core.api import install_error_handlers
+from maillage.core.api import MaillageAPI, install_error_handlers
 from maillage.places.api import router as places_router
 
-api = NinjaAPI(
+api = MaillageAPI(
     title="Maillage API",
     version="1",
     description="The JSON API of Maillage: the directory of places and the network's services.",

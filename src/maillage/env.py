@@ -5,6 +5,7 @@ Every setting that can change between installations is read here, with its defau
 """
 
 import os
+import re
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -31,6 +32,14 @@ def _list(name: str, default: str) -> list[str]:
     return [item.strip() for item in _str(name, default).split(",") if item.strip()]
 
 
+def _rate(name: str, default: str) -> str:
+    """A rate limit written "<attempts>/<period>", the period in s, m, h or d: "5/30m", "20/1h"."""
+    value = _str(name, "").strip() or default
+    if not re.fullmatch(r"[1-9][0-9]*/[0-9]*[smhd]", value):
+        raise ValueError(f"{name}={value!r}: expected attempts/period, e.g. 5/30m or 20/1h")
+    return value
+
+
 DEBUG = _bool("MAILLAGE_DEBUG", False)
 SECRET_KEY = _str("MAILLAGE_SECRET_KEY", "")
 ALLOWED_HOSTS = _list("MAILLAGE_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
@@ -38,6 +47,11 @@ CSRF_TRUSTED_ORIGINS = _list("MAILLAGE_CSRF_TRUSTED_ORIGINS", "")
 DATABASE_URL = _str("DATABASE_URL", "")
 SQLITE_PATH = Path(_str("MAILLAGE_SQLITE_PATH", str(PROJECT_DIR / "var" / "maillage.sqlite3")))
 REDIS_URL = _str("REDIS_URL", "")
+# Background jobs: "immediate" (in the process that enqueues them) or "rq" (Redis and a worker);
+# empty: rq when REDIS_URL is set, immediate otherwise.
+TASKS_BACKEND = _str("MAILLAGE_TASKS_BACKEND", "").strip().lower()
+if TASKS_BACKEND not in {"", "immediate", "rq"}:
+    raise ValueError(f"MAILLAGE_TASKS_BACKEND={TASKS_BACKEND!r}: expected immediate or rq")
 TIME_ZONE = _str("MAILLAGE_TIME_ZONE", "Europe/Paris")
 DEFAULT_FROM_EMAIL = _str("MAILLAGE_FROM_EMAIL", "Maillage <noreply@maillage.localhost>")
 EMAIL_URL = _str("MAILLAGE_EMAIL_URL", "")
@@ -55,3 +69,28 @@ PROPOSALS_PER_HOUR = _int("MAILLAGE_PROPOSALS_PER_HOUR", 5)
 SECURE = _bool("MAILLAGE_SECURE", False)
 BASE_URL = _str("MAILLAGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 TRUST_PROXY = _bool("MAILLAGE_TRUST_PROXY", False)
+MFA_REQUIRED = _bool("MAILLAGE_MFA_REQUIRED", True)
+# Rate limits, "<attempts>/<period>" (see .env.example): per IP and per account or submitted email.
+RATE_LOGIN_PER_IP = _rate("MAILLAGE_RATE_LOGIN_PER_IP", "30/1m")
+RATE_LOGIN_FAILED_PER_ACCOUNT = _rate("MAILLAGE_RATE_LOGIN_FAILED_PER_ACCOUNT", "5/30m")
+RATE_LOGIN_FAILED_PER_IP = _rate("MAILLAGE_RATE_LOGIN_FAILED_PER_IP", "30/5m")
+RATE_SIGNUP_PER_IP = _rate("MAILLAGE_RATE_SIGNUP_PER_IP", "20/10m")
+RATE_PASSWORD_RESET_PER_EMAIL = _rate("MAILLAGE_RATE_PASSWORD_RESET_PER_EMAIL", "3/1h")
+RATE_PASSWORD_RESET_PER_IP = _rate("MAILLAGE_RATE_PASSWORD_RESET_PER_IP", "20/1h")
+RATE_PASSWORD_RESET_LINK_PER_IP = _rate("MAILLAGE_RATE_PASSWORD_RESET_LINK_PER_IP", "20/1m")
+RATE_CONFIRMATION_EMAIL_PER_EMAIL = _rate("MAILLAGE_RATE_CONFIRMATION_EMAIL_PER_EMAIL", "1/3m")
+RATE_CONFIRMATION_EMAIL_PER_IP = _rate("MAILLAGE_RATE_CONFIRMATION_EMAIL_PER_IP", "20/10m")
+RATE_API_TOKEN_FAILURES_PER_IP = _rate("MAILLAGE_RATE_API_TOKEN_FAILURES_PER_IP", "20/10m")
+
+# Failures: how long a request waits for a row or table another one holds (SQLite: the write lock;
+# then 409), and for one SQL statement (PostgreSQL only; then 503). Seconds; on PostgreSQL 0
+# leaves it to the server's (or role's) own setting.
+DB_LOCK_TIMEOUT = _int("MAILLAGE_DB_LOCK_TIMEOUT", 20)
+DB_STATEMENT_TIMEOUT = _int("MAILLAGE_DB_STATEMENT_TIMEOUT", 30)
+
+# Production: gunicorn (deploy/gunicorn.conf.py) and HTTPS.
+PORT = _int("PORT", 8000)
+BIND = _str("MAILLAGE_BIND", "")  # default 127.0.0.1:PORT
+WORKERS = _int("MAILLAGE_WORKERS", 0)  # 0: one per CPU, at least two
+THREADS = _int("MAILLAGE_THREADS", 4)
+HSTS_PRELOAD = _bool("MAILLAGE_HSTS_PRELOAD", False)

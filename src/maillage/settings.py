@@ -43,8 +43,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "ninja",
+    "django_tasks",
+    "django_tasks_rq",
+    "django_rq",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "maillage.core",
     "maillage.accounts",
     "maillage.places",
@@ -54,6 +58,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Failures: outside every middleware that may query the database (sessions, users, messages),
+    # so that an unreachable database or a lock timeout anywhere gives a clean 503 or 409.
+    "maillage.core.middleware.DatabaseFailureMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -61,9 +68,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Rate limits: allauth's 429s get our page and a Retry-After; failed log-ins become 429s.
+    "maillage.core.middleware.TooManyRequestsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "maillage.accounts.middleware.MFARequiredMiddleware",
     "maillage.core.middleware.AccountLanguageMiddleware",
     "maillage.core.middleware.ContentSecurityPolicyMiddleware",
+    "maillage.core.middleware.ApiMethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "maillage.urls"
@@ -104,10 +115,28 @@ else:
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
                 ),
                 "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
+                "timeout": env.DB_LOCK_TIMEOUT,
             },
         }
     }
+
+# Failures: PostgreSQL gives up waiting for a lock after MAILLAGE_DB_LOCK_TIMEOUT seconds (the
+# request answers 409, see maillage.core.failures), cancels a statement running longer than
+# MAILLAGE_DB_STATEMENT_TIMEOUT seconds and an unreachable server after 5 seconds (both 503), so
+# that no request hangs on the database. SQLite waits MAILLAGE_DB_LOCK_TIMEOUT for its write lock.
+_database = DATABASES["default"]
+_database.setdefault("OPTIONS", {})
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["OPTIONS"].setdefault("connect_timeout", 5)
+    _server_options = [_database["OPTIONS"].get("options", "")]
+    if env.DB_LOCK_TIMEOUT:
+        _server_options.append(f"-c lock_timeout={env.DB_LOCK_TIMEOUT}s")
+    if env.DB_STATEMENT_TIMEOUT:
+        _server_options.append(f"-c statement_timeout={env.DB_STATEMENT_TIMEOUT}s")
+    if any(_server_options):
+        _database["OPTIONS"]["options"] = " ".join(o for o in _server_options if o)
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
+    _database["OPTIONS"].setdefault("timeout", env.DB_LOCK_TIMEOUT)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
@@ -136,6 +165,15 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PREVENT_ENUMERATION = True
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_login"
+
+# Two-factor authentication: an authenticator app (TOTP) and recovery codes, offered to everyone;
+# required of place managers, network coordinators and superusers when MAILLAGE_MFA_REQUIRED is on
+# (maillage.accounts.middleware reads it at each request, so tests can switch it).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = env.SITE_NAME
+# Accept the previous and next 30-second code too: phones whose clock drifts a little still work.
+MFA_TOTP_TOLERANCE = 1
+MAILLAGE_MFA_REQUIRED = env.MFA_REQUIRED
 
 LANGUAGE_CODE = "fr"
 LANGUAGES = [
@@ -180,6 +218,25 @@ if env.REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Background jobs (docs/operations.md): Django's tasks framework (the django-tasks backport).
+# Without Redis each job runs at once in the process that enqueues it, so `make run` needs no
+# worker; with REDIS_URL jobs go to the RQ queue "default" in the same Redis, run by
+# `maillage rqworker` (deploy/maillage-worker.service). MAILLAGE_TASKS_BACKEND chooses either.
+_tasks_backend = env.TASKS_BACKEND or ("rq" if env.REDIS_URL else "immediate")
+if _tasks_backend == "rq":
+    if not env.REDIS_URL:
+        raise ValueError("MAILLAGE_TASKS_BACKEND=rq needs REDIS_URL")
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+else:
+    TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+RQ_QUEUES = {"default": {"URL": env.REDIS_URL}} if env.REDIS_URL else {}
+# Jobs are enqueued by our own transaction.on_commit callbacks, so at once; workers run them with
+# the job class of django-tasks-rq.
+RQ = {"COMMIT_MODE": "auto", "JOB_CLASS": "django_tasks_rq.Job"}
+# No RQ dashboard in the admin (it would show job arguments, such as email bodies, to staff):
+# `maillage rqstats` and the rq command line (docs/operations.md) are the tools.
+RQ_SHOW_ADMIN_LINK = False
+
 if env.EMAIL_URL:
     # smtp://user:password@host:port (TLS on by default; smtps:// for implicit SSL)
     _email = urlsplit(env.EMAIL_URL)
@@ -207,12 +264,47 @@ if env.SECURE:
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 
+# Production (docs/operations.md). Behind TLS every cookie is HTTPS-only and never sent on
+# cross-site sub-requests; the health check stays reachable over plain HTTP from the host itself.
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_SECURE = env.SECURE
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+if env.SECURE:
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_PRELOAD = env.HSTS_PRELOAD
+# Production: with Redis every app process shares the cache, the rate-limit counters and the
+# sessions; sessions are written through to the database too, so a Redis restart logs nobody out.
+if env.REDIS_URL:
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
 MAILLAGE_SITE_NAME = env.SITE_NAME
 MAILLAGE_TILE_URL = env.TILE_URL
 MAILLAGE_TILE_ATTRIBUTION = env.TILE_ATTRIBUTION
 MAILLAGE_PROPOSALS_PER_HOUR = env.PROPOSALS_PER_HOUR
 MAILLAGE_BASE_URL = env.BASE_URL
 MAILLAGE_TRUST_PROXY = env.TRUST_PROXY
+
+# Rate limits: attempts/period from MAILLAGE_RATE_* (see .env.example), per IP and per account
+# or submitted email; past one, a 429 page (or JSON) with Retry-After. allauth keeps its counters
+# in the cache like maillage.core.ratelimit; maillage.accounts.ratelimit hashes their keys with the
+# secret key (no IP or email stored) and TooManyRequestsMiddleware writes the answer. Log-ins: the
+# 6th failure for one account within 30 minutes is refused, whether the account exists or not.
+ACCOUNT_RATE_LIMITS = {
+    "login": f"{env.RATE_LOGIN_PER_IP}/ip",
+    "login_failed": f"{env.RATE_LOGIN_FAILED_PER_IP}/ip,{env.RATE_LOGIN_FAILED_PER_ACCOUNT}/key",
+    "signup": f"{env.RATE_SIGNUP_PER_IP}/ip",
+    "reset_password": (
+        f"{env.RATE_PASSWORD_RESET_PER_IP}/ip,{env.RATE_PASSWORD_RESET_PER_EMAIL}/key"
+    ),
+    "reset_password_from_key": f"{env.RATE_PASSWORD_RESET_LINK_PER_IP}/ip",
+    "confirm_email": (
+        f"{env.RATE_CONFIRMATION_EMAIL_PER_EMAIL}/key,{env.RATE_CONFIRMATION_EMAIL_PER_IP}/ip"
+    ),
+}
+ACCOUNT_ADAPTER = "maillage.accounts.adapter.AccountAdapter"  # client IP as core.ratelimit finds it
+ALLAUTH_TRUSTED_PROXY_COUNT = 1 if env.TRUST_PROXY else 0
+MAILLAGE_API_TOKEN_FAILURES_PER_IP = env.RATE_API_TOKEN_FAILURES_PER_IP
 
 LOGGING = {
     "version": 1,
@@ -222,3 +314,8 @@ LOGGING = {
 }
 
 SILENCED_SYSTEM_CHECKS: list[str] = []
+# Production: asking browsers to preload HSTS commits the whole registered domain and all its
+# sub-domains to HTTPS for months, a decision for the domain's owner (MAILLAGE_HSTS_PRELOAD=1), not
+# a default of one application that usually runs on a sub-domain (where the flag has no effect).
+if env.SECURE and not env.HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")

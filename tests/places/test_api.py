@@ -328,10 +328,11 @@ def test_a_manager_may_edit_their_unpublished_place(client):
     assert response.json()["summary"] == "Bientôt"
 
 
-def test_the_manager_of_another_place_gets_a_403(client, mende):
+def test_the_manager_of_another_place_gets_a_404(client, mende):
     other_manager = make_manager(PlaceFactory())
 
-    assert_error(patch(client, mende.slug, {"summary": "Hacked"}, bearer(other_manager)), 403)
+    # No role in this place: answered as if it did not exist (403 would confirm that it does).
+    assert_error(patch(client, mende.slug, {"summary": "Hacked"}, bearer(other_manager)), 404)
 
     mende.refresh_from_db()
     assert mende.summary == ""
@@ -557,3 +558,11 @@ def test_the_openapi_schema_lists_the_directory(client):
     paths = response.json()["paths"]
     for path in ("/places", "/places/{slug}", "/places.geojson", "/places.csv", "/proposals"):
         assert f"{API}{path}" in paths
+
+
+def test_a_wrong_method_answers_405_in_the_api_error_shape(client):
+    response = client.delete("/api/v1/places")
+    assert response.status_code == 405
+    body = response.json()
+    assert set(body) == {"message", "details"}
+    assert "GET" in body["details"]["allowed"] and "GET" in response["Allow"]

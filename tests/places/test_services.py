@@ -334,15 +334,17 @@ def test_a_correction_must_name_its_place():
 
 @pytest.fixture
 def sent_in(monkeypatch):
-    """The language active when each email was sent (the messages may not be compiled)."""
+    """The language active when each email was written (the messages may not be compiled): it is
+    rendered before its job is enqueued, the job only sends it."""
     languages = []
-    send_mail = services.send_mail
+    render_to_string = services.render_to_string
 
-    def recording(*args, **kwargs):
-        languages.append(translation.get_language())
-        return send_mail(*args, **kwargs)
+    def recording(template_name, *args, **kwargs):
+        if template_name.startswith("places/email/"):
+            languages.append(translation.get_language())
+        return render_to_string(template_name, *args, **kwargs)
 
-    monkeypatch.setattr(services, "send_mail", recording)
+    monkeypatch.setattr(services, "render_to_string", recording)
     return languages
 
 

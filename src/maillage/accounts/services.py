@@ -6,6 +6,8 @@ import secrets
 from django.db import transaction
 from django.utils import timezone
 
+from maillage.core.audit import audit_record
+
 from .models import ApiToken, NetworkRole, PlaceRole, User
 
 TOKEN_PREFIX = "mlg_"  # noqa: S105 (a public marker, not a secret)
@@ -15,10 +17,19 @@ def _hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def api_token_create(*, user: User, name: str = "") -> tuple[ApiToken, str]:
+def api_token_create(
+    *, user: User, name: str = "", actor: User | None = None
+) -> tuple[ApiToken, str]:
     """Create a token and return it with its clear value, which is never shown again."""
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=_hash(raw))
+    with transaction.atomic():
+        token = ApiToken.objects.create(user=user, name=name, prefix=raw[:12], key_hash=_hash(raw))
+        audit_record(
+            actor=actor,
+            action="token.create",
+            target=token,
+            details={"for": user.email, "name": name},
+        )
     return token, raw
 
 

@@ -1,15 +1,19 @@
 """Pieces every API router uses: bearer authentication, error shape, pagination."""
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import slug_re
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import Schema
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
 from maillage.accounts.services import api_token_authenticate
+from maillage.core import failures
+from maillage.core.ratelimit import client_ip, hit, parse_rate, peek
 
 MAX_PAGE_SIZE = 100
 
@@ -30,11 +34,38 @@ class ApiError(Exception):
         self.retry_after = retry_after
 
 
+TOKEN_FAILURES_SCOPE = "api-token-failure"  # noqa: S105 (a counter name, not a secret)
+
+
+def _too_many_token_failures(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        _("Too many invalid tokens from your connection. Try again later."),
+        retry_after=retry_after,
+    )
+
+
 class BearerToken(HttpBearer):
+    """A personal API token; invalid ones are counted per connection (IP).
+
+    Past MAILLAGE_API_TOKEN_FAILURES_PER_IP failures, every token from that connection gets a 429
+    until the window ends, a valid one too: otherwise the 401/200 difference would go on telling
+    a guesser when they found a token. Valid calls are never counted.
+    """
+
     def authenticate(self, request, token):
+        limit, window = parse_rate(settings.MAILLAGE_API_TOKEN_FAILURES_PER_IP)
+        ip = client_ip(request)
+        state = peek(TOKEN_FAILURES_SCOPE, ip, limit=limit, window_seconds=window)
+        if not state.allowed:
+            raise _too_many_token_failures(state.retry_after)
         user = api_token_authenticate(token)
-        if user is not None:
-            request.user = user
+        if user is None:
+            failure = hit(TOKEN_FAILURES_SCOPE, ip, limit=limit, window_seconds=window)
+            if not failure.allowed:
+                raise _too_many_token_failures(failure.retry_after)
+            return None
+        request.user = user
         return user
 
 
@@ -48,6 +79,29 @@ class OptionalBearer(BearerToken):
         if user is None:
             raise AuthenticationError()
         return user
+
+
+class MaillageAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document tells that OptionalBearer operations take anonymous calls.
+
+    Ninja lists each authentication of an operation as required; the empty requirement `{}`
+    added next to OptionalBearer says that calling without any token is allowed too.
+    """
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                security = operation.get("security") or []
+                if {OptionalBearer.__name__: []} in security and {} not in security:
+                    security.append({})
+        return schema
+
+
+def is_slug(value: str) -> bool:
+    """Whether `value` can be a slug at all; anything else names nothing, so there is no need
+    to ask the database (PostgreSQL refuses a query holding a NUL character)."""
+    return bool(slug_re.match(value))
 
 
 def form_errors(form) -> dict:
@@ -117,3 +171,12 @@ def install_error_handlers(api) -> None:
     @api.exception_handler(HttpError)
     def _http_error(request, exc):
         return reply(request, exc.status_code, str(exc))
+
+    # Failures: an unreachable database or a lock timeout, as JSON (see core.failures).
+    def _database_failure(request, exc):
+        failure = failures.classify(exc)
+        failures.log_failure(request, exc, failure)
+        return failures.failure_response(request, failure)
+
+    for failure_class in failures.FAILURES:
+        api.add_exception_handler(failure_class, _database_failure)

@@ -5,8 +5,8 @@ visitor on a rural connection should get neither. Every image is re-encoded as W
 """
 
 import io
+import uuid
 import warnings
-from pathlib import Path
 
 from django import forms
 from django.core.files.base import ContentFile
@@ -57,8 +57,9 @@ def normalise_image(upload, *, max_side: int = MAX_SIDE_PX) -> ContentFile:
     picture.thumbnail((max_side, max_side))
     output = io.BytesIO()
     picture.save(output, "WEBP", quality=80, method=4)
-    stem = Path(getattr(upload, "name", "") or "image").stem[:60] or "image"
-    return ContentFile(output.getvalue(), name=f"{stem}.webp")
+    # A random name: the uploader's file name may be personal, and media URLs must not be
+    # guessable (photos of unpublished places are served by the same path).
+    return ContentFile(output.getvalue(), name=f"{uuid.uuid4().hex}.webp")
 
 
 class NormalisedImageField(forms.FileField):

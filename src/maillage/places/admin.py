@@ -84,7 +84,7 @@ class PlaceAdmin(admin.ModelAdmin):
             if name in services.EDITABLE_FIELDS
         }
         if changes or not change:
-            PlaceRevision.objects.create(
+            services.record_revision(
                 place=obj,
                 author=request.user,
                 source=PlaceRevision.Source.EDIT if change else PlaceRevision.Source.CREATED,

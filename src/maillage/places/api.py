@@ -2,20 +2,36 @@
 
 from django.conf import settings
 from django.http import HttpRequest, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from maillage.core.api import ApiError, BearerToken, ErrorOut, OptionalBearer, invalid, page_params
-from maillage.core.ratelimit import client_ip, hit
+from maillage.core.api import (
+    ApiError,
+    BearerToken,
+    ErrorOut,
+    OptionalBearer,
+    invalid,
+    is_slug,
+    page_params,
+)
+from maillage.core.ratelimit import hit_request
 
 from . import exports, permissions, selectors, services
 from .forms import DirectoryFilterForm, PlaceForm, ProposalForm
 from .models import Network, Place
 
 router = Router(tags=["places"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+# 409 and 503 come from core.failures (a lock held too long, the database unreachable).
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    429: ErrorOut,
+    503: ErrorOut,
+}
 
 
 class PlaceOut(Schema):
@@ -155,7 +171,9 @@ def list_places(request, filters: Query[DirectoryQuery], page: int = 1, page_siz
     queryset = _filtered(request)
     count = queryset.count()
     start = (page - 1) * size
-    return {"count": count, "results": [_place_out(p) for p in queryset[start : start + size]]}
+    # Past the last page there is nothing to fetch (and a huge offset would overflow in SQL).
+    places = queryset[start : start + size] if start < count else []
+    return {"count": count, "results": [_place_out(p) for p in places]}
 
 
 @router.get(
@@ -173,6 +191,7 @@ def places_geojson(request, filters: Query[DirectoryQuery]):
     "/places.csv",
     auth=OptionalBearer(),
     response={200: None, **ERRORS},
+    openapi_extra={"responses": {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}},
     summary="The directory as CSV (our import layout)",
     description=FILTER_DOC,
 )
@@ -185,7 +204,7 @@ def places_csv(request, filters: Query[DirectoryQuery]):
 
 @router.get("/places/{slug}", response={200: PlaceDetailOut, **ERRORS}, auth=OptionalBearer())
 def get_place(request, slug: str):
-    place = selectors.place_detail(slug)
+    place = selectors.place_detail(slug) if is_slug(slug) else None
     if place is None:
         raise ApiError(404, _("There is no place “%(slug)s”.") % {"slug": slug})
     return _place_detail_out(place)
@@ -211,8 +230,11 @@ def _place_detail_out(place: Place) -> dict:
 
 @router.patch("/places/{slug}", response={200: PlaceDetailOut, **ERRORS}, auth=BearerToken())
 def update_place(request, slug: str, payload: PlaceIn):
-    place = get_object_or_404(Place, slug=slug)
-    if not permissions.can_edit_place(request.auth, place):
+    place = Place.objects.filter(slug=slug).first() if is_slug(slug) else None
+    access = permissions.place_access(request.auth, place) if place else None
+    if access is None:  # unknown, or unrelated to the caller: the same answer, nothing leaks
+        raise ApiError(404, _("There is no place “%(slug)s”.") % {"slug": slug})
+    if access != "edit":
         raise ApiError(403, _("Only the managers of this place and its coordinators may edit it."))
     given = payload.dict(exclude_unset=True)
     form = PlaceForm(_merged(place, given), instance=place)
@@ -250,7 +272,7 @@ def _merged(place: Place, given: dict) -> dict:
     summary="Propose a new place, or a correction when `place` is given",
 )
 def create_proposal(request, payload: ProposalIn):
-    limit = hit("proposal", client_ip(request), limit=_proposal_limit(), window_seconds=3600)
+    limit = hit_request(request, "proposal", limit=_proposal_limit(), window_seconds=3600)
     if not limit.allowed:
         raise ApiError(
             429,
@@ -260,7 +282,8 @@ def create_proposal(request, payload: ProposalIn):
     given = payload.dict(exclude_unset=True)
     place = None
     if given.get("place"):
-        place = Place.objects.filter(slug=given["place"], is_published=True).first()
+        if is_slug(given["place"]):
+            place = Place.objects.filter(slug=given["place"], is_published=True).first()
         if place is None:
             raise ApiError(404, _("There is no place “%(slug)s”.") % {"slug": given["place"]})
     user = request.auth if request.auth is not True else None
@@ -271,7 +294,7 @@ def create_proposal(request, payload: ProposalIn):
     )
     network = given.get("network")
     if network:
-        found = Network.objects.filter(slug=network).first()
+        found = Network.objects.filter(slug=network).first() if is_slug(network) else None
         if found is None:
             raise ApiError(
                 400,

@@ -136,6 +136,11 @@ class DirectoryFilterForm(forms.Form):
             open_at = dt.datetime.combine(
                 data["open_on"], at, tzinfo=zoneinfo.ZoneInfo(settings.TIME_ZONE)
             )
+        if open_at is not None and not dt.MINYEAR < open_at.year < dt.MAXYEAR:
+            # At the ends of the calendar an instant cannot be read in every time zone.
+            name = "open_at" if data.get("open_at") else "open_on"
+            self.add_error(name, self.fields[name].error_messages["invalid"])
+            return data
         data["located_town"] = town_name
         data["filters"] = DirectoryFilters(
             q=data.get("q", "").strip(),

@@ -20,6 +20,7 @@ from django.core.validators import URLValidator, validate_email, validate_slug
 from django.db import DataError, IntegrityError, transaction
 from django.utils.translation import gettext as _
 
+from maillage.core.audit import audit_record
 from maillage.core.text import fold
 
 from . import services
@@ -558,4 +559,16 @@ def import_places(
                 setattr(result, outcome, getattr(result, outcome) + 1)
             if progress is not None:
                 progress(done, total)
+        audit_record(
+            actor=author,
+            action="places.import",
+            network=network,
+            details={
+                "format": format,
+                "created": result.created,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "rejected": len(result.rejected),
+            },
+        )
     return result

@@ -35,6 +35,20 @@ def can_edit_place(user, place: Place) -> bool:
     ).exists()
 
 
+def place_access(user, place: Place) -> str | None:
+    """How far this user reaches into a place, for answers that must not leak its existence.
+
+    "edit": they may manage it (can_edit_place). "role": they have a role in it (staff, member)
+    that does not let them edit: they know the place, so a refusal may say "forbidden". None:
+    nothing links them to it, so they must be answered as if it did not exist (404, never 403).
+    """
+    if can_edit_place(user, place):
+        return "edit"
+    if _authenticated(user) and PlaceRole.objects.filter(user=user, place=place).exists():
+        return "role"
+    return None
+
+
 def can_read_history(user, place: Place) -> bool:
     return can_edit_place(user, place)
 

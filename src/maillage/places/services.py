@@ -6,7 +6,6 @@ from collections.abc import Iterable, Mapping
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -16,6 +15,8 @@ from django.utils.translation import gettext as _
 
 from maillage.accounts.models import PlaceRole, User
 from maillage.accounts.services import place_role_set
+from maillage.core.audit import audit_record
+from maillage.core.tasks import send_email
 from maillage.core.text import fold
 
 from .models import Network, OpeningHours, Place, PlaceProposal, PlaceRevision, PlaceTerm, Season
@@ -94,6 +95,30 @@ def jsonable(value):
     return value
 
 
+def record_revision(
+    *,
+    place: Place,
+    author: User | None,
+    source: str,
+    changes: dict,
+    proposal: PlaceProposal | None = None,
+) -> PlaceRevision:
+    """Keep a change in the place's history and, when a person made it, in the audit log."""
+    revision = PlaceRevision.objects.create(
+        place=place, author=author, source=source, proposal=proposal, changes=changes
+    )
+    if author is not None:
+        kinds = sorted({key.split(":", 1)[0] for key in changes})
+        audit_record(
+            actor=author,
+            action="place.role" if kinds == ["team"] else f"place.{source}",
+            target=place,
+            place=place,
+            details={"fields": kinds, **({"proposal": proposal.pk} if proposal else {})},
+        )
+    return revision
+
+
 def _apply(
     place: Place,
     data: Mapping,
@@ -130,7 +155,7 @@ def _apply(
         if old != new:
             changes["networks"] = [old, new]
     if changes or creating:
-        PlaceRevision.objects.create(
+        record_revision(
             place=place,
             author=author,
             source=PlaceRevision.Source.CREATED if creating and source != "import" else source,
@@ -214,7 +239,7 @@ def place_week_hours_set(
         ]
     )
     label = f"hours:{season.name}" if season else "hours"
-    PlaceRevision.objects.create(
+    record_revision(
         place=place, author=author, source=PlaceRevision.Source.EDIT, changes={label: [old, new]}
     )
 
@@ -249,7 +274,7 @@ def season_save(
     season.save()
     after = [name, start_date.isoformat(), end_date.isoformat(), yearly, closed]
     if before != after:
-        PlaceRevision.objects.create(
+        record_revision(
             place=place,
             author=author,
             source=PlaceRevision.Source.EDIT,
@@ -260,7 +285,7 @@ def season_save(
 
 @transaction.atomic
 def season_delete(*, season: Season, author: User | None = None) -> None:
-    PlaceRevision.objects.create(
+    record_revision(
         place=season.place,
         author=author,
         source=PlaceRevision.Source.EDIT,
@@ -307,6 +332,11 @@ def proposal_submit(
 
 
 def _notify_proposer(proposal: PlaceProposal) -> None:
+    """Tell the proposer of the decision, in their language, once it is committed.
+
+    Called inside the transaction that records the decision: the message is rendered from that
+    state, and the email job that sends it is enqueued only after the commit.
+    """
     recipient = proposal.proposer.email if proposal.proposer else proposal.proposer_email
     if not recipient:
         return
@@ -323,7 +353,12 @@ def _notify_proposer(proposal: PlaceProposal) -> None:
             else _("Your proposal was not accepted")
         )
         body = render_to_string("places/email/proposal_decision.txt", context)
-        send_mail(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, None, [recipient])
+        subject = f"[{settings.MAILLAGE_SITE_NAME}] {subject}"
+    # robust: a mail server or queue outage must not turn a recorded decision into an error page.
+    transaction.on_commit(
+        lambda: send_email.enqueue(subject=subject, body=body, recipients=[recipient]),
+        robust=True,
+    )
 
 
 @transaction.atomic
@@ -356,8 +391,15 @@ def proposal_approve(*, proposal: PlaceProposal, reviewer: User) -> Place:
     proposal.reviewed_by = reviewer
     proposal.reviewed_at = timezone.now()
     proposal.save()
-    # robust: a mail server outage must not turn a recorded decision into an error page.
-    transaction.on_commit(lambda: _notify_proposer(proposal), robust=True)
+    audit_record(
+        actor=reviewer,
+        action="proposal.approve",
+        target=proposal,
+        place=place,
+        network=proposal.network,
+        details={"kind": proposal.kind},
+    )
+    _notify_proposer(proposal)
     return place
 
 
@@ -374,8 +416,15 @@ def proposal_reject(*, proposal: PlaceProposal, reviewer: User, reason: str) -> 
     proposal.reviewed_by = reviewer
     proposal.reviewed_at = timezone.now()
     proposal.save()
-    # robust: a mail server outage must not turn a recorded decision into an error page.
-    transaction.on_commit(lambda: _notify_proposer(proposal), robust=True)
+    audit_record(
+        actor=reviewer,
+        action="proposal.reject",
+        target=proposal,
+        place=proposal.place,
+        network=proposal.network,
+        details={"kind": proposal.kind, "reason": reason},
+    )
+    _notify_proposer(proposal)
     return proposal
 
 
@@ -393,7 +442,7 @@ def place_gallery_save(*, place: Place, formsets: Mapping, author: User | None =
         if before != after or any(form.has_changed() for form in formset.forms):
             changes[label] = [before, after]
     if changes:
-        PlaceRevision.objects.create(
+        record_revision(
             place=place, author=author, source=PlaceRevision.Source.EDIT, changes=changes
         )
     return bool(changes)
@@ -410,7 +459,7 @@ def place_team_set(*, place: Place, user: User, role: str | None, author: User |
     else:
         place_role_set(user=user, place=place, role=role)
     if before != role:
-        PlaceRevision.objects.create(
+        record_revision(
             place=place,
             author=author,
             source=PlaceRevision.Source.EDIT,

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from maillage.accounts.models import PlaceRole
-from maillage.core.ratelimit import client_ip, hit
+from maillage.core.ratelimit import hit_request
 
 from . import permissions, selectors, services, vocabulary
 from .forms import (
@@ -301,11 +301,8 @@ def place_history(request, slug):
 
 
 def _proposal_rate_limit(request):
-    return hit(
-        "proposal",
-        client_ip(request),
-        limit=settings.MAILLAGE_PROPOSALS_PER_HOUR,
-        window_seconds=3600,
+    return hit_request(
+        request, "proposal", limit=settings.MAILLAGE_PROPOSALS_PER_HOUR, window_seconds=3600
     )
 
 

@@ -1,0 +1,303 @@
+"""Who gets what, for every URL pattern of the project: the one table of expected outcomes.
+
+Read by tests/security/test_permission_matrix.py, which requests every entry as every role and
+fails when a URL pattern of the project has no entry here (or an entry names a pattern that no
+longer exists): a new URL cannot ship without someone deciding who may open it.
+
+Keys are URL names (namespaced: "places:edit", "api-1:update_place") or, for a pattern without a
+name, its full route. Admin routes are covered by one prefix rule, `PREFIX_RULES["admin/"]`
+(an entry of MATRIX, like "admin:login", takes precedence over it). `UNPUBLISHED` repeats some
+entries once place A is unpublished.
+
+Each entry gives the request and the expected outcome per role:
+- `url` is formatted with the objects of the test world (`World` in test_permission_matrix.py):
+  {place} = place A's slug, {place_pk} its id, {season} = a season of A, {place_role} = the id of
+  the PlaceRole of A's member, {proposal} = a pending proposal (a correction of A, so of network
+  N), {media} = a file under MEDIA_ROOT. The "place B" checks format the same templates with B's
+  objects.
+- `method` is the method requested; `also` the other methods the view accepts, requested too
+  (with `data`) so that a refusal is checked on writes as well as on reads.
+- outcomes: an HTTP status; `LOGIN` (302 to the login page with ?next=); `ADMIN_LOGIN` (302 to
+  the admin's login page with ?next=); `ALLOWED` (anything but a refusal: for writes whose
+  business result — saved, invalid, redirected — is not what this table is about);
+  `Redirect(path)` (a 302 elsewhere than a login page).
+
+The roles: anonymous; member_a, staff_a, manager_a (a PlaceRole in place A); manager_b (manager of
+place B); coordinator (coordinator of network N, which holds A; B is only in network M, which they
+do not coordinate); superuser (only declared for the admin, as its positive control).
+
+The rules (docs/architecture.md, "Who does what"):
+- public pages and reads: 200 for everyone;
+- pages that need an account: anonymous → LOGIN (pages) / 401 (API);
+- managing a place: its managers and the coordinators of its networks; anybody else → 404, never
+  403, so that nobody learns which places exist or who manages them. The API answers 403 only to
+  people who have a role in that place (they know it exists) but not one that lets them edit;
+- moderation: coordinators (a proposal only if it belongs to their networks), others 404;
+- the admin: superusers only, every other role → ADMIN_LOGIN.
+"""
+
+from dataclasses import dataclass, field
+
+ROLES = ("anonymous", "member_a", "staff_a", "manager_a", "manager_b", "coordinator")
+LOGIN = "login"
+ADMIN_LOGIN = "admin-login"
+ALLOWED = "allowed"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 to this path (formatted like the URLs), which is not a login page."""
+
+    to: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    url: str
+    expect: dict[str, object]
+    method: str = "GET"
+    also: tuple[str, ...] = ()
+    data: dict = field(default_factory=dict)
+
+
+def everyone(outcome) -> dict[str, object]:
+    return dict.fromkeys(ROLES, outcome)
+
+
+PUBLIC = everyone(200)
+# A page for any signed-in person.
+SIGNED_IN = {**everyone(200), "anonymous": LOGIN}
+# Managing place A: its manager and the coordinator of its network; anyone else sees no such page.
+MANAGE = {
+    "anonymous": LOGIN,
+    "member_a": 404,
+    "staff_a": 404,
+    "manager_a": 200,
+    "manager_b": 404,
+    "coordinator": 200,
+}
+# The same, for a write whose success is a redirect or a re-rendered form.
+MANAGE_WRITE = {**MANAGE, "manager_a": ALLOWED, "coordinator": ALLOWED}
+# Moderation: coordinators only.
+MODERATE = {**everyone(404), "anonymous": LOGIN, "coordinator": 200}
+# API writes on place A: no token → 401; no role in A → 404 (as if A did not exist); a role in A
+# that does not allow editing → 403 (they know A exists, the refusal tells them nothing new).
+API_MANAGE = {
+    "anonymous": 401,
+    "member_a": 403,
+    "staff_a": 403,
+    "manager_a": 200,
+    "manager_b": 404,
+    "coordinator": 200,
+}
+# Pages meant for visitors who are not signed in: signed-in people are sent home.
+SIGNED_OUT = {**everyone(Redirect("/")), "anonymous": 200}
+# allauth's two-factor pages about an authenticator the roles do not have.
+NO_AUTHENTICATOR = {**everyone(404), "anonymous": LOGIN}
+# Where allauth sends a session without a recent password confirmation, back to /accounts/2fa/….
+REAUTHENTICATE = "/accounts/reauthenticate/?next=%2Faccounts%2F2fa%2F{}%2F"
+
+
+MATRIX: dict[str, Entry] = {
+    # ---- Directory pages (maillage.places.urls and the home page) ----
+    # The home page: public.
+    "home": Entry("/", PUBLIC),
+    # The directory list: public.
+    "places:directory": Entry("/places/", PUBLIC),
+    # The map: public.
+    "places:map": Entry("/places/map/", PUBLIC),
+    # Proposing a place: open to everyone, signed in or not (anti-spam, rate limit).
+    "places:propose": Entry("/places/propose/", PUBLIC),
+    # The moderation queue: coordinators only; anyone else is told there is no such page.
+    "places:moderation": Entry("/places/moderation/", MODERATE),
+    # A proposal of network N: only its coordinators; approving it is refused to everyone else
+    # (the proposal stays pending).
+    "places:moderation_detail": Entry(
+        "/places/moderation/{proposal}/",
+        MODERATE,
+        also=("POST",),
+        data={"decision": "approve"},
+    ),
+    # A published place's page: public.
+    "places:detail": Entry("/places/{place}/", PUBLIC),
+    # Proposing a correction of a published place: public.
+    "places:correct": Entry("/places/{place}/correct/", PUBLIC),
+    # Editing the place: managers of A and coordinators of its networks.
+    "places:edit": Entry("/places/{place}/edit/", MANAGE, also=("POST",)),
+    # Its opening hours (an empty POST would clear them: refused, they stay).
+    "places:hours": Entry("/places/{place}/hours/", MANAGE, also=("POST",)),
+    # A new season.
+    "places:season_new": Entry("/places/{place}/seasons/new/", MANAGE, also=("POST",)),
+    # An existing season of A.
+    "places:season_edit": Entry("/places/{place}/seasons/{season}/", MANAGE, also=("POST",)),
+    # Deleting a season of A (POST only): refused → the season still exists.
+    "places:season_delete": Entry(
+        "/places/{place}/seasons/{season}/delete/", MANAGE_WRITE, method="POST"
+    ),
+    # Photos, animators and equipment.
+    "places:gallery": Entry("/places/{place}/gallery/", MANAGE, also=("POST",)),
+    # The team: who has which role. Managers give staff/member roles, coordinators any; revoking
+    # the member's role is refused to everyone else (the role stays).
+    "places:team": Entry(
+        "/places/{place}/team/",
+        MANAGE,
+        also=("POST",),
+        data={"action": "revoke", "role_id": "{place_role}"},
+    ),
+    # The history of A's changes (authors, old values): like editing.
+    "places:history": Entry("/places/{place}/history/", MANAGE),
+    # ---- Accounts (django-allauth, /accounts/) ----
+    # Signing in: for visitors; a signed-in person is sent to LOGIN_REDIRECT_URL.
+    "account_login": Entry("/accounts/login/", SIGNED_OUT),
+    # Signing out: a confirmation page for signed-in people; visitors are sent home.
+    "account_logout": Entry("/accounts/logout/", {**everyone(200), "anonymous": Redirect("/")}),
+    # "This account is inactive": an information page.
+    "account_inactive": Entry("/accounts/inactive/", PUBLIC),
+    # Creating an account: for visitors; signed-in people are sent home.
+    "account_signup": Entry("/accounts/signup/", SIGNED_OUT),
+    # Confirming one's password before a sensitive action: signed-in people.
+    "account_reauthenticate": Entry("/accounts/reauthenticate/", SIGNED_IN),
+    # One's email addresses: signed-in people.
+    "account_email": Entry("/accounts/email/", SIGNED_IN),
+    # "We sent you a confirmation email": an information page.
+    "account_email_verification_sent": Entry("/accounts/confirm-email/", PUBLIC),
+    # Changing one's password: signed-in people.
+    "account_change_password": Entry("/accounts/password/change/", SIGNED_IN),
+    # Setting a first password: signed-in people; those who have one are sent to "change".
+    "account_set_password": Entry(
+        "/accounts/password/set/",
+        {**everyone(Redirect("/accounts/password/change/")), "anonymous": LOGIN},
+    ),
+    # Asking for a password reset: public.
+    "account_reset_password": Entry("/accounts/password/reset/", PUBLIC),
+    # Confirming a login code: login by code is off, so there is no pending code for anyone.
+    "account_confirm_login_code": Entry(
+        "/accounts/login/code/confirm/",
+        {**everyone(Redirect("/")), "anonymous": Redirect("/accounts/login/")},
+    ),
+    # An email confirmation link (here an unknown key): public, shows "invalid link".
+    "account_confirm_email": Entry("/accounts/confirm-email/unknown-key/", PUBLIC),
+    # "Your password was changed": an information page.
+    "account_reset_password_from_key_done": Entry("/accounts/password/reset/key/done/", PUBLIC),
+    # A password reset link (here a wrong token): public, shows "bad token".
+    "account_reset_password_from_key": Entry("/accounts/password/reset/key/1-wrong-token/", PUBLIC),
+    # "We sent you a reset link": an information page.
+    "account_reset_password_done": Entry("/accounts/password/reset/done/", PUBLIC),
+    # ---- Two-factor authentication (allauth.mfa, /accounts/2fa/) ----
+    # The roles have no authenticator app here (tests/accounts/test_mfa.py covers those who do),
+    # and a session opened by the test client has no recent password confirmation.
+    # The two-factor overview: signed-in people.
+    "mfa_index": Entry("/accounts/2fa/", SIGNED_IN),
+    # The code step of a login in progress: nobody is in one, so back to the start.
+    "mfa_authenticate": Entry(
+        "/accounts/2fa/authenticate/",
+        {**everyone(Redirect("/")), "anonymous": Redirect("/accounts/login/")},
+    ),
+    # Confirming with a code: without an authenticator, confirming with the password instead.
+    "mfa_reauthenticate": Entry(
+        "/accounts/2fa/reauthenticate/",
+        {**everyone(Redirect("/accounts/reauthenticate/")), "anonymous": LOGIN},
+    ),
+    # Activating an authenticator: signed-in people, after confirming their password.
+    "mfa_activate_totp": Entry(
+        "/accounts/2fa/totp/activate/",
+        {**everyone(Redirect(REAUTHENTICATE.format("totp%2Factivate"))), "anonymous": LOGIN},
+    ),
+    # Deactivating it: nothing to deactivate without one.
+    "mfa_deactivate_totp": Entry("/accounts/2fa/totp/deactivate/", NO_AUTHENTICATOR),
+    # Recovery codes: there are none without an authenticator.
+    "mfa_view_recovery_codes": Entry("/accounts/2fa/recovery-codes/", NO_AUTHENTICATOR),
+    # Generating recovery codes: signed-in people, after confirming their password.
+    "mfa_generate_recovery_codes": Entry(
+        "/accounts/2fa/recovery-codes/generate/",
+        {
+            **everyone(Redirect(REAUTHENTICATE.format("recovery-codes%2Fgenerate"))),
+            "anonymous": LOGIN,
+        },
+    ),
+    # Downloading them: none without an authenticator.
+    "mfa_download_recovery_codes": Entry(
+        "/accounts/2fa/recovery-codes/download/", NO_AUTHENTICATOR
+    ),
+    # ---- The audit log (maillage.accounts.urls) ----
+    # Managers (of any place: B's manager reads B's entries) and coordinators; staff and members
+    # have no audit log. Which entries each one reads is tested in tests/core/test_audit.py.
+    "accounts:audit": Entry("/audit/", {**MANAGE, "manager_b": 200}),
+    # ---- Languages ----
+    # Switching language (POST, remembered on one's own account): everyone, back to `next`.
+    "set_language": Entry(
+        "/i18n/setlang/",
+        everyone(Redirect("/")),
+        method="POST",
+        data={"language": "en", "next": "/"},
+    ),
+    # The JavaScript translation catalog: public.
+    "javascript-catalog": Entry("/jsi18n/", PUBLIC),
+    # ---- Operations ----
+    # The health check for load balancers: public, says only "ok" or which service is down.
+    "healthz": Entry("/healthz", PUBLIC),
+    # ---- The JSON API (/api/v1/): tokens as Bearer, never the session ----
+    # The OpenAPI schema: public.
+    "api-1:openapi-json": Entry("/api/v1/openapi.json", PUBLIC),
+    # The interactive documentation: public.
+    "api-1:openapi-view": Entry("/api/v1/docs", PUBLIC),
+    # The API root only locates the API for django-ninja: nothing there.
+    "api-1:api-root": Entry("/api/v1/", everyone(404)),
+    # Searching the directory: public (a given token must be valid).
+    "api-1:list_places": Entry("/api/v1/places", PUBLIC),
+    # The directory as GeoJSON: public.
+    "api-1:places_geojson": Entry("/api/v1/places.geojson", PUBLIC),
+    # The directory as CSV: public.
+    "api-1:places_csv": Entry("/api/v1/places.csv", PUBLIC),
+    # A published place: public.
+    "api-1:get_place": Entry("/api/v1/places/{place}", PUBLIC),
+    # Editing place A: see API_MANAGE; refused → A unchanged.
+    "api-1:update_place": Entry(
+        "/api/v1/places/{place}", API_MANAGE, method="PATCH", data={"summary": "Changed"}
+    ),
+    # Proposing a place: anyone (rate-limited per address).
+    "api-1:create_proposal": Entry(
+        "/api/v1/proposals",
+        everyone(201),
+        method="POST",
+        data={
+            "name": "Un tiers-lieu proposé",
+            "town": "Mende",
+            "postcode": "48000",
+            "latitude": 44.52,
+            "longitude": 3.5,
+            "proposer_email": "proposer@example.org",
+        },
+    ),
+    # Town suggestions: public.
+    "api-1:towns": Entry("/api/v1/towns?q=Me", PUBLIC),
+    # ---- Uploaded files ----
+    # Uploads are served to whoever knows their URL, without any check: those of unpublished
+    # places too, and their names come from the uploaded file's name (a known limit).
+    r"^media/(?P<path>.*)$": Entry("/media/{media}", PUBLIC),
+    # ---- The admin (other routes: PREFIX_RULES) ----
+    # Its login page: for everyone who is not yet in; a superuser is sent to the index.
+    "admin:login": Entry("/admin/login/", {**PUBLIC, "superuser": Redirect("/admin/")}),
+}
+
+# Routes covered by a rule rather than one entry each. The admin: superusers only; every other
+# role, signed in or not, is sent to the admin's login page. The test requests a sample built
+# from the admin site (index, each registered model's list, add page and one change page).
+PREFIX_RULES: dict[str, dict[str, object]] = {
+    "admin/": {**everyone(ADMIN_LOGIN), "superuser": 200},
+}
+
+# The same URLs once place A is unpublished (being prepared, or closed): only those who may edit
+# it see it, and nothing tells anybody else that it exists.
+UNPUBLISHED: dict[str, Entry] = {
+    # Its page: the manager of A and the coordinator of N; anybody else, A's members too, 404.
+    "places:detail": Entry(
+        "/places/{place}/", {**everyone(404), "manager_a": 200, "coordinator": 200}
+    ),
+    # Proposing a correction: only published places are open to the public's corrections.
+    "places:correct": Entry("/places/{place}/correct/", everyone(404)),
+    # The API's read shows published places only, whoever asks.
+    "api-1:get_place": Entry("/api/v1/places/{place}", everyone(404)),
+    # The API's edit: as for a published place (its managers prepare it before publishing).
+    "api-1:update_place": MATRIX["api-1:update_place"],
+}
