@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "maillage.core",
     "maillage.accounts",
     "maillage.places",
+    "maillage.bookings",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,9 @@ else:
                 "transaction_mode": "IMMEDIATE",
                 "timeout": env.DB_LOCK_TIMEOUT,
             },
+            # Tests use a file too: an in-memory shared-cache database answers "table is locked"
+            # at once instead of queueing writers, so concurrency tests would test nothing real.
+            "TEST": {"NAME": str(env.SQLITE_PATH.with_name("test-" + env.SQLITE_PATH.name))},
         }
     }
 
