@@ -7,7 +7,7 @@ import zoneinfo
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, connections, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from maillage.accounts.models import PlaceRole
 from maillage.bookings.models import Occurrence, Resource
@@ -15,6 +15,13 @@ from maillage.bookings.services import BookingConflict, booking_cancel, booking_
 from tests.factories import OpeningHoursFactory, PlaceFactory, UserFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The assertions read the English messages; the site's default language is French."""
+    with translation.override("en"):
+        yield
 
 
 def next_weekday(weekday: int, hour: int, minute: int = 0, weeks: int = 1) -> dt.datetime:
