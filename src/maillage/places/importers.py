@@ -5,6 +5,7 @@ raises `ImportFileError` and imports nothing; otherwise each bad row is rejected
 number and a reason while the good rows are imported, all in one transaction.
 """
 
+import abc
 import csv
 import io
 import math
@@ -220,7 +221,9 @@ def _chunks(items: list, size: int = 500) -> Iterable[list]:
 # --- Formats ----------------------------------------------------------------------------------
 
 
-class _Format:
+class _Format(abc.ABC):
+    """What the two file layouts share; each layout says how to read its header and rows."""
+
     required: tuple[str, ...] = ()
 
     def __init__(self, network: Network | None, author):
@@ -229,8 +232,9 @@ class _Format:
         self.seen: dict[str, int] = {}
         self.network_members: set[int] = set()
 
+    @abc.abstractmethod
     def normalise_header(self, header: list[str]) -> list[str]:
-        raise NotImplementedError
+        """The file's column names in this layout's spelling."""
 
     def ignored_columns(self, header: list[str]) -> list[str]:
         return []
