@@ -1,5 +1,8 @@
 """The public JSON API, /api/v1/ (PRODUCT.md §5). Each app contributes its router."""
 
+from maillage.bookings.api import router as bookings_router
+from maillage.bookings.api_availability import router as availability_router
+from maillage.bookings.api_resources import router as resources_router
 from maillage.core.api import MaillageAPI, install_error_handlers
 from maillage.places.api import router as places_router
 
@@ -12,3 +15,6 @@ api = MaillageAPI(
 )
 install_error_handlers(api)
 api.add_router("", places_router)
+api.add_router("", availability_router)
+api.add_router("", resources_router)
+api.add_router("", bookings_router)

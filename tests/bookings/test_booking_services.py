@@ -93,7 +93,7 @@ class TestRules:
             resource=resource, booker=UserFactory(), start=inside, end=inside.replace(hour=17)
         )
         late = next_weekday(3, 16, weeks=2)
-        with pytest.raises(ValidationError, match="not open"):
+        with pytest.raises(ValidationError, match="cannot be booked for the whole slot"):
             booking_create(
                 resource=resource, booker=UserFactory(), start=late, end=late.replace(hour=18)
             )

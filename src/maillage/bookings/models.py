@@ -5,6 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from maillage.core.models import TimeStampedModel
 
+from . import vocabulary
+
 
 class Resource(TimeStampedModel):
     """Something of a place that people book: a room, a desk, a machine, a piece of equipment."""
@@ -37,7 +39,17 @@ class Resource(TimeStampedModel):
         _("who may book"), max_length=16, choices=Audience.choices, default=Audience.PUBLIC
     )
     requires_approval = models.BooleanField(_("bookings need approval"), default=False)
+    cancel_deadline_hours = models.PositiveIntegerField(
+        _("cancellation possible until (hours before the start)"), default=0
+    )
+    training = models.CharField(
+        _("training required (machine type)"),
+        max_length=40,
+        blank=True,
+        choices=[(term.code, term.label) for term in vocabulary.MACHINE_TYPES],
+    )
     price_info = models.CharField(_("price information"), max_length=200, blank=True)
+    photo = models.ImageField(_("photo"), upload_to="bookings/resources/%Y/", blank=True)
     is_active = models.BooleanField(_("bookable"), default=True)
 
     class Meta:
@@ -54,6 +66,110 @@ class Resource(TimeStampedModel):
 
     def __str__(self):
         return f"{self.name} ({self.place})"
+
+    def codes(self, kind: str) -> list[str]:
+        terms = getattr(self, "prefetched_terms", None)
+        if terms is None:
+            terms = list(self.terms.all())
+        return sorted(term.code for term in terms if term.kind == kind)
+
+    @property
+    def services(self) -> list[str]:
+        return self.codes(ResourceTerm.Kind.SERVICE)
+
+    @property
+    def character(self) -> list[str]:
+        return self.codes(ResourceTerm.Kind.CHARACTER)
+
+
+class ResourceTerm(models.Model):
+    """A service the resource offers (shared vocabulary) or one of its character tags."""
+
+    class Kind(models.TextChoices):
+        SERVICE = "service", _("service")
+        CHARACTER = "character", _("character")
+
+    VOCABULARY = {
+        Kind.SERVICE: vocabulary.SERVICE_CODES,
+        Kind.CHARACTER: vocabulary.CHARACTER_CODES,
+    }
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="terms")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    code = models.CharField(max_length=40)
+
+    class Meta:
+        verbose_name = _("resource term")
+        verbose_name_plural = _("resource terms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["resource", "kind", "code"], name="resource_term_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "code", "resource"], name="resource_term_lookup")]
+
+    def __str__(self):
+        return f"{self.kind}:{self.code}"
+
+
+class ResourceHours(models.Model):
+    """Bookable hours of a resource for one weekday. A resource without any follows the opening
+    hours of its place; either way the place's closed seasons close it too."""
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="hours")
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=[(day, day) for day in range(7)])
+    opens = models.TimeField(_("from"))
+    closes = models.TimeField(_("to"))
+
+    class Meta:
+        verbose_name = _("bookable hours")
+        verbose_name_plural = _("bookable hours")
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes__gt=F("opens")), name="resource_hours_close_after_open"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.weekday} {self.opens:%H:%M}-{self.closes:%H:%M}"
+
+
+class TrainingValidation(TimeStampedModel):
+    """A member may use a type of machine: validated by a manager of `place`, recognised by every
+    place that shares a network with it, until `expires_on` (if set) or until revoked."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trainings"
+    )
+    machine_type = models.CharField(
+        _("machine type"),
+        max_length=40,
+        choices=[(term.code, term.label) for term in vocabulary.MACHINE_TYPES],
+    )
+    place = models.ForeignKey(
+        "places.Place",
+        on_delete=models.CASCADE,
+        related_name="training_validations",
+        verbose_name=_("validated at"),
+    )
+    validated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    expires_on = models.DateField(_("valid until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("training validation")
+        verbose_name_plural = _("training validations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "machine_type", "place"], name="training_once_per_place"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.machine_type}"
 
 
 class Booking(TimeStampedModel):
@@ -74,6 +190,10 @@ class Booking(TimeStampedModel):
     title = models.CharField(_("title"), max_length=150, blank=True)
     private = models.BooleanField(_("private"), default=False)
     rrule = models.CharField(_("repeat rule (RFC 5545)"), max_length=300, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decision_note = models.CharField(_("message to the booker"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("booking")
@@ -122,3 +242,67 @@ class Occurrence(models.Model):
 
     def __str__(self):
         return f"{self.resource} {self.start:%Y-%m-%d %H:%M}"
+
+
+class WaitlistEntry(TimeStampedModel):
+    """A member queues for a slot that is taken. When the slot frees up, the first in line whose
+    wanted slot is now entirely free is booked automatically and told by email (see
+    docs/bookings.md: automatic confirmation, not a timed offer)."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        BOOKED = "booked", _("booked")
+        WITHDRAWN = "withdrawn", _("withdrawn")
+        EXPIRED = "expired", _("expired")
+
+    resource = models.ForeignKey(Resource, on_delete=models.CASCADE, related_name="waitlist")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="waitlist_entries"
+    )
+    start = models.DateTimeField(_("start"))
+    end = models.DateTimeField(_("end"))
+    title = models.CharField(_("title"), max_length=150, blank=True)
+    private = models.BooleanField(_("private"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.WAITING
+    )
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("waiting-list entry")
+        verbose_name_plural = _("waiting-list entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gt=F("start")), name="waitlist_ends_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["resource", "user", "start", "end"],
+                condition=Q(status="waiting"),
+                name="waitlist_once_per_slot",
+            ),
+        ]
+        indexes = [models.Index(fields=["resource", "status", "start"], name="waitlist_lookup")]
+
+    def __str__(self):
+        return f"{self.user} {self.resource} {self.start:%Y-%m-%d %H:%M}"
+
+
+class CalendarFeed(models.Model):
+    """The secret address of a member's personal iCalendar feed. Revoking it deletes the row; a
+    new token is a new row, so an old address stops working at once."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed"
+    )
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("calendar feed")
+        verbose_name_plural = _("calendar feeds")
+
+    def __str__(self):
+        return f"feed of {self.user}"

@@ -1,20 +1,39 @@
-"""Writes on bookings. Every way of booking (pages, API, staff on behalf) comes through here."""
+"""Writes on resources and bookings. Every way of booking (pages, API, staff on behalf, the waiting
+list) comes through here, so the rules and the audit are the same for all."""
 
 import datetime as dt
+import secrets
 import zoneinfo
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dateutil.rrule import rrulestr
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from maillage.accounts.models import PlaceRole, User
-from maillage.places.hours import intervals_on
-from maillage.places.selectors import place_hours
+from maillage.accounts.models import User
+from maillage.core.audit import audit_record
+from maillage.core.tasks import send_email
+from maillage.places.hours import HoursRule, intervals_on
+from maillage.places.models import Place
 
-from .models import Booking, Occurrence, Resource
+from . import permissions, selectors
+from .models import (
+    Booking,
+    CalendarFeed,
+    Occurrence,
+    Resource,
+    ResourceHours,
+    ResourceTerm,
+    TrainingValidation,
+    WaitlistEntry,
+)
 
 MAX_OCCURRENCES = 200
 
@@ -31,6 +50,156 @@ class BookingConflict(Exception):
     def __init__(self, slot: Slot):
         super().__init__(f"{slot.start.isoformat()}/{slot.end.isoformat()}")
         self.slot = slot
+
+
+# Resources ------------------------------------------------------------------------------------
+
+
+def _set_terms(resource: Resource, kind: str, codes: Iterable[str]) -> None:
+    wanted = set(codes)
+    unknown = wanted - ResourceTerm.VOCABULARY[kind]
+    if unknown:
+        raise ValidationError(
+            {kind: _("Unknown codes: %(codes)s") % {"codes": ", ".join(sorted(unknown))}}
+        )
+    resource.terms.filter(kind=kind).exclude(code__in=wanted).delete()
+    present = set(resource.terms.filter(kind=kind).values_list("code", flat=True))
+    ResourceTerm.objects.bulk_create(
+        [ResourceTerm(resource=resource, kind=kind, code=code) for code in wanted - present]
+    )
+
+
+def _check_resource(resource: Resource) -> None:
+    resource.full_clean(exclude=["place", "photo"])
+    if resource.kind != Resource.Kind.MACHINE and resource.training:
+        raise ValidationError({"training": _("Only machines can require a training.")})
+
+
+@transaction.atomic
+def resource_create(
+    *,
+    place: Place,
+    author: User | None,
+    services: Iterable[str] = (),
+    character: Iterable[str] = (),
+    **fields,
+) -> Resource:
+    """Add a bookable resource to a place. Raises ValidationError, writing nothing, on bad input."""
+    resource = Resource(place=place, **fields)
+    _check_resource(resource)
+    resource.save()
+    _set_terms(resource, ResourceTerm.Kind.SERVICE, services)
+    _set_terms(resource, ResourceTerm.Kind.CHARACTER, character)
+    audit_record(
+        actor=author,
+        action="resource.create",
+        target=resource,
+        place=place,
+        details={"kind": resource.kind, "capacity": resource.capacity},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_update(
+    *,
+    resource: Resource,
+    author: User | None,
+    services: Iterable[str] | None = None,
+    character: Iterable[str] | None = None,
+    **fields,
+) -> Resource:
+    changed = {name: value for name, value in fields.items() if getattr(resource, name) != value}
+    for name, value in changed.items():
+        setattr(resource, name, value)
+    _check_resource(resource)
+    resource.save()
+    if services is not None:
+        _set_terms(resource, ResourceTerm.Kind.SERVICE, services)
+    if character is not None:
+        _set_terms(resource, ResourceTerm.Kind.CHARACTER, character)
+    audit_record(
+        actor=author,
+        action="resource.update",
+        target=resource,
+        place=resource.place,
+        details={"fields": sorted(name for name in changed if name != "photo")},
+    )
+    return resource
+
+
+@transaction.atomic
+def resource_hours_set(
+    *, resource: Resource, intervals: Iterable[tuple[int, dt.time, dt.time]], author: User | None
+) -> None:
+    """Replace the resource's own bookable hours; an empty list means "the place's hours"."""
+    rows = [
+        ResourceHours(resource=resource, weekday=weekday, opens=opens, closes=closes)
+        for weekday, opens, closes in intervals
+    ]
+    for row in rows:
+        if row.closes <= row.opens:
+            raise ValidationError(_("Each interval must close after it opens."))
+    resource.hours.all().delete()
+    ResourceHours.objects.bulk_create(rows)
+    audit_record(
+        actor=author,
+        action="resource.hours",
+        target=resource,
+        place=resource.place,
+        details={"intervals": len(rows)},
+    )
+
+
+# Trainings ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def training_validate(
+    *,
+    user: User,
+    machine_type: str,
+    place: Place,
+    validator: User,
+    expires_on: dt.date | None = None,
+) -> TrainingValidation:
+    """Record that `user` was trained on a type of machine at `place` (renews an earlier one)."""
+    if not permissions.can_manage_resources(validator, place):
+        raise PermissionError
+    if expires_on is not None and expires_on < timezone.localdate():
+        raise ValidationError({"expires_on": _("The expiry date is in the past.")})
+    validation, _created = TrainingValidation.objects.update_or_create(
+        user=user,
+        machine_type=machine_type,
+        place=place,
+        defaults={"validated_by": validator, "expires_on": expires_on},
+    )
+    validation.full_clean()
+    audit_record(
+        actor=validator,
+        action="training.validate",
+        target=validation,
+        place=place,
+        details={"user": user.email, "machine_type": machine_type, "expires_on": str(expires_on)},
+    )
+    return validation
+
+
+@transaction.atomic
+def training_revoke(*, validation: TrainingValidation, actor: User) -> None:
+    if not permissions.can_manage_resources(actor, validation.place):
+        raise PermissionError
+    audit_record(
+        actor=actor,
+        action="training.revoke",
+        target=validation,
+        place=validation.place,
+        details={"user": validation.user.email, "machine_type": validation.machine_type},
+    )
+    validation.delete()
+
+
+# Bookings -------------------------------------------------------------------------------------
 
 
 def _slots(start: dt.datetime, end: dt.datetime, rrule: str, zone: zoneinfo.ZoneInfo) -> list[Slot]:
@@ -60,48 +229,29 @@ def _slots(start: dt.datetime, end: dt.datetime, rrule: str, zone: zoneinfo.Zone
     return slots
 
 
-def _check_rules(resource: Resource, user: User, slots: list[Slot]) -> None:
-    if not resource.is_active:
-        raise ValidationError(_("This resource cannot be booked at the moment."))
-    if (
-        resource.audience == Resource.Audience.MEMBERS
-        and not PlaceRole.objects.filter(user=user, place=resource.place).exists()
-    ):
-        raise ValidationError(_("Only members of this place may book this resource."))
-    now = timezone.now()
-    horizon = now + dt.timedelta(days=resource.horizon_days)
-    rules, seasons = place_hours(resource.place)
-    zone = zoneinfo.ZoneInfo(resource.place.time_zone)
-    for slot in slots:
-        minutes = (slot.end - slot.start).total_seconds() / 60
-        if slot.end <= slot.start:
-            raise ValidationError({"end": _("The end must come after the start.")})
-        if slot.start < now:
-            raise ValidationError({"start": _("This slot is in the past.")})
-        if slot.start > horizon:
-            raise ValidationError(
-                {
-                    "start": _("This resource can be booked at most %(days)d days ahead.")
-                    % {"days": resource.horizon_days}
-                }
-            )
-        if not resource.min_minutes <= minutes <= resource.max_minutes:
-            raise ValidationError(
-                _("A booking of this resource lasts between %(min)d and %(max)d minutes.")
-                % {"min": resource.min_minutes, "max": resource.max_minutes}
-            )
-        if rules and not _within_opening(slot, zone, rules, seasons):
-            raise ValidationError(
-                _("The place is not open for the whole slot %(start)s–%(end)s.")
-                % {
-                    "start": f"{slot.start.astimezone(zone):%d/%m %H:%M}",
-                    "end": f"{slot.end.astimezone(zone):%H:%M}",
-                }
-            )
+def _exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
+    """False for a wall-clock time skipped by a DST change (02:30 on the last Sunday of March)."""
+    local = moment.astimezone(zone).replace(tzinfo=None)
+    round_trip = local.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
+    return round_trip.replace(tzinfo=None) == local
 
 
-def _within_opening(slot: Slot, zone, rules, seasons) -> bool:
-    """Whether the slot lies inside one opening interval of the place (local wall-clock time)."""
+def bookable_rules(resource: Resource) -> tuple[list[HoursRule], list]:
+    """The weekly rules and seasons that say when a resource may be booked: its own hours when it
+    has some (the place's closed seasons still close it), else its place's hours and seasons."""
+    place_rules, seasons = selectors.place_rules(resource.place)
+    own = list(resource.hours.all())
+    if not own:
+        return place_rules, seasons
+    rules = [HoursRule(None, row.weekday, row.opens, row.closes) for row in own]
+    return rules, [season for season in seasons if season.closed]
+
+
+def within_bookable_hours(slot: Slot, zone: zoneinfo.ZoneInfo, rules, seasons) -> bool:
+    """Whether the slot lies inside one bookable interval (local wall-clock time). A place or
+    resource without any hours is bookable at any time."""
+    if not rules:
+        return True
     start, end = slot.start.astimezone(zone), slot.end.astimezone(zone)
     if start.date() != end.date():
         return False
@@ -111,23 +261,78 @@ def _within_opening(slot: Slot, zone, rules, seasons) -> bool:
     )
 
 
+def _check_rules(resource: Resource, user: User, slots: list[Slot]) -> None:
+    if not resource.is_active or not resource.place.is_published:
+        raise ValidationError(_("This resource cannot be booked at the moment."))
+    if resource.audience == Resource.Audience.MEMBERS and not permissions.is_member(
+        user, resource.place
+    ):
+        raise ValidationError(_("Only members of this place may book this resource."))
+    zone = zoneinfo.ZoneInfo(resource.place.time_zone)
+    if resource.training and not selectors.holds_training(
+        user, resource, on=slots[-1].start.astimezone(zone).date()
+    ):
+        raise ValidationError(
+            _(
+                "This machine needs a validated training (%(training)s). Ask the team of a place "
+                "of the network to validate it."
+            )
+            % {"training": resource.get_training_display()}
+        )
+    now = timezone.now()
+    horizon = now + dt.timedelta(days=resource.horizon_days)
+    rules, seasons = bookable_rules(resource)
+    for slot in slots:
+        if slot.end <= slot.start:
+            raise ValidationError({"end": _("The end must come after the start.")})
+        for moment in (slot.start, slot.end):
+            if not _exists_locally(moment, zone):
+                raise ValidationError(
+                    _(
+                        "%(time)s does not exist on that day in %(zone)s (clocks go forward): "
+                        "choose another time."
+                    )
+                    % {"time": f"{moment.astimezone(zone):%H:%M}", "zone": zone.key}
+                )
+        if slot.start < now:
+            raise ValidationError({"start": _("This slot is in the past.")})
+        if slot.start > horizon:
+            raise ValidationError(
+                {
+                    "start": _("This resource can be booked at most %(days)d days ahead.")
+                    % {"days": resource.horizon_days}
+                }
+            )
+        minutes = (slot.end - slot.start).total_seconds() / 60
+        if not resource.min_minutes <= minutes <= resource.max_minutes:
+            raise ValidationError(
+                _("A booking of this resource lasts between %(min)d and %(max)d minutes.")
+                % {"min": resource.min_minutes, "max": resource.max_minutes}
+            )
+        if not within_bookable_hours(slot, zone, rules, seasons):
+            raise ValidationError(
+                _("The resource cannot be booked for the whole slot %(start)s–%(end)s.")
+                % {
+                    "start": f"{slot.start.astimezone(zone):%d/%m %H:%M}",
+                    "end": f"{slot.end.astimezone(zone):%H:%M}",
+                }
+            )
+
+
 def _first_conflict(resource: Resource, slots: list[Slot], buffer: dt.timedelta) -> Slot | None:
     """The first held slot of the resource that overlaps one of `slots` (buffers included)."""
+    if not slots:
+        return None
+    overlaps = Q()
     for slot in slots:
-        clash = (
-            Occurrence.objects.filter(
-                resource=resource,
-                status__in=Occurrence.HOLDING,
-                start__lt=slot.end + buffer,
-                held_until__gt=slot.start,
-            )
-            .order_by("start")
-            .values_list("start", "end")
-            .first()
-        )
-        if clash:
-            return Slot(*clash)
-    return None
+        overlaps |= Q(start__lt=slot.end + buffer, held_until__gt=slot.start)
+    clash = (
+        Occurrence.objects.filter(overlaps, resource=resource, status__in=Occurrence.HOLDING)
+        .order_by("start")
+        .values_list("start", "end")
+        .first()
+    )
+    return Slot(*clash) if clash else None
 
 
 def booking_create(
@@ -143,11 +348,15 @@ def booking_create(
 ) -> Booking:
     """Book `resource` for `booker` (one slot, or a series when `rrule` is given).
 
+    `created_by` is the staff member booking on the booker's behalf (checked and audited).
     Raises ValidationError when a rule of the resource is broken and BookingConflict when the
     resource is already held; in both cases nothing is written. A series is all or nothing.
     """
     if timezone.is_naive(start) or timezone.is_naive(end):
         raise ValidationError(_("Times must carry their offset from UTC (ISO 8601)."))
+    on_behalf = created_by is not None and created_by.pk != booker.pk
+    if on_behalf and not permissions.is_place_staff(created_by, resource.place):
+        raise PermissionError
     zone = zoneinfo.ZoneInfo(resource.place.time_zone)
     slots = _slots(start, end, rrule, zone)
     _check_rules(resource, booker, slots)
@@ -165,7 +374,7 @@ def booking_create(
             booking = Booking.objects.create(
                 resource=resource,
                 booker=booker,
-                created_by=created_by,
+                created_by=created_by if on_behalf else None,
                 title=title,
                 private=private,
                 rrule=rrule,
@@ -183,6 +392,20 @@ def booking_create(
                     for slot in slots
                 ]
             )
+            if on_behalf:
+                audit_record(
+                    actor=created_by,
+                    action="booking.on_behalf",
+                    target=booking,
+                    place=resource.place,
+                    details={
+                        "booker": booker.email,
+                        "start": start.isoformat(),
+                        "dates": len(slots),
+                    },
+                )
+            if status == Occurrence.Status.PENDING:
+                _notify_managers_of_request(booking)
     except IntegrityError:
         # PostgreSQL's exclusion constraint caught a booking that committed in between.
         conflict = _first_conflict(resource, slots, buffer)
@@ -190,9 +413,222 @@ def booking_create(
     return booking
 
 
-@transaction.atomic
-def booking_cancel(*, booking: Booking) -> None:
-    """Free every future slot of a booking."""
-    booking.occurrences.filter(status__in=Occurrence.HOLDING, start__gte=timezone.now()).update(
-        status=Occurrence.Status.CANCELLED
+class CancellationTooLate(Exception):
+    """The resource's cancellation deadline has passed for the booking's next slot."""
+
+
+def cancellation_deadline(booking: Booking) -> dt.datetime | None:
+    """The last moment the booker may cancel (None when nothing is left to cancel)."""
+    first = (
+        booking.occurrences.filter(status__in=Occurrence.HOLDING, start__gte=timezone.now())
+        .order_by("start")
+        .values_list("start", flat=True)
+        .first()
     )
+    if first is None:
+        return None
+    return first - dt.timedelta(hours=booking.resource.cancel_deadline_hours)
+
+
+def booking_cancel(*, booking: Booking, actor: User | None = None) -> int:
+    """Free every future slot of a booking and offer them to the waiting list.
+
+    The booker may cancel until the resource's deadline; the place's staff at any time (audited).
+    Returns the number of slots freed.
+    """
+    place = booking.resource.place
+    by_staff = actor is not None and actor.pk != booking.booker_id
+    if by_staff and not permissions.is_place_staff(actor, place):
+        raise PermissionError
+    deadline = cancellation_deadline(booking)
+    if deadline is not None and not by_staff and timezone.now() > deadline:
+        raise CancellationTooLate(
+            _("Bookings of this resource can be cancelled up to %(hours)d hours before the start.")
+            % {"hours": booking.resource.cancel_deadline_hours}
+        )
+    with transaction.atomic():
+        freed = list(
+            booking.occurrences.select_for_update().filter(
+                status__in=Occurrence.HOLDING, start__gte=timezone.now()
+            )
+        )
+        Occurrence.objects.filter(pk__in=[o.pk for o in freed]).update(
+            status=Occurrence.Status.CANCELLED
+        )
+        if by_staff:
+            audit_record(
+                actor=actor,
+                action="booking.cancel",
+                target=booking,
+                place=place,
+                details={"booker": booking.booker.email, "dates": len(freed)},
+            )
+        _offer_to_waitlist(booking.resource, freed)
+    return len(freed)
+
+
+@transaction.atomic
+def booking_decide(*, booking: Booking, actor: User, approve: bool, note: str = "") -> Booking:
+    """Confirm or refuse the pending slots of a booking; the booker is told in their language."""
+    if not permissions.can_decide(actor, booking):
+        raise PermissionError
+    pending = list(booking.occurrences.select_for_update().filter(status=Occurrence.Status.PENDING))
+    if not pending:
+        raise ValidationError(_("This booking is not waiting for a decision."))
+    new_status = Occurrence.Status.CONFIRMED if approve else Occurrence.Status.REFUSED
+    Occurrence.objects.filter(pk__in=[o.pk for o in pending]).update(status=new_status)
+    booking.decided_by = actor
+    booking.decision_note = note[:500]
+    booking.save(update_fields=["decided_by", "decision_note", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="booking.approve" if approve else "booking.refuse",
+        target=booking,
+        place=booking.resource.place,
+        details={"booker": booking.booker.email, "dates": len(pending)},
+    )
+    _notify_booker(booking, "approved" if approve else "refused")
+    if not approve:
+        _offer_to_waitlist(booking.resource, pending)
+    return booking
+
+
+# Waiting list ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def waitlist_join(
+    *,
+    resource: Resource,
+    user: User,
+    start: dt.datetime,
+    end: dt.datetime,
+    title: str = "",
+    private: bool = False,
+) -> WaitlistEntry:
+    """Queue for a taken slot. The slot must obey the resource's rules and really be taken."""
+    if timezone.is_naive(start) or timezone.is_naive(end):
+        raise ValidationError(_("Times must carry their offset from UTC (ISO 8601)."))
+    slot = Slot(start, end)
+    _check_rules(resource, user, [slot])
+    if _first_conflict(resource, [slot], dt.timedelta(minutes=resource.buffer_minutes)) is None:
+        raise ValidationError(_("This slot is free: book it directly."))
+    if WaitlistEntry.objects.filter(
+        resource=resource, user=user, start=start, end=end, status=WaitlistEntry.Status.WAITING
+    ).exists():
+        raise ValidationError(_("You are already on the waiting list for this slot."))
+    return WaitlistEntry.objects.create(
+        resource=resource, user=user, start=start, end=end, title=title, private=private
+    )
+
+
+def waitlist_leave(*, entry: WaitlistEntry) -> None:
+    WaitlistEntry.objects.filter(pk=entry.pk, status=WaitlistEntry.Status.WAITING).update(
+        status=WaitlistEntry.Status.WITHDRAWN
+    )
+
+
+def _offer_to_waitlist(resource: Resource, freed: list[Occurrence]) -> None:
+    """Book freed time for the people waiting for it, first come first served.
+
+    Runs inside the transaction that freed the slots. Each candidate is booked through
+    booking_create (every rule applies); one whose wanted slot is still partly taken keeps
+    waiting. Entries whose slot has started are marked expired.
+    """
+    if not freed:
+        return
+    now = timezone.now()
+    WaitlistEntry.objects.filter(
+        resource=resource, status=WaitlistEntry.Status.WAITING, start__lt=now
+    ).update(status=WaitlistEntry.Status.EXPIRED)
+    overlaps = Q()
+    buffer = dt.timedelta(minutes=resource.buffer_minutes)
+    for occurrence in freed:
+        overlaps |= Q(start__lt=occurrence.held_until, end__gt=occurrence.start - buffer)
+    candidates = WaitlistEntry.objects.select_related("user").filter(
+        overlaps, resource=resource, status=WaitlistEntry.Status.WAITING
+    )
+    for entry in candidates.order_by("created_at", "id"):
+        try:
+            with transaction.atomic():
+                booking = booking_create(
+                    resource=resource,
+                    booker=entry.user,
+                    start=entry.start,
+                    end=entry.end,
+                    title=entry.title,
+                    private=entry.private,
+                )
+        except (BookingConflict, ValidationError):
+            continue
+        entry.status = WaitlistEntry.Status.BOOKED
+        entry.booking = booking
+        entry.save(update_fields=["status", "booking", "updated_at"])
+        _notify_booker(booking, "from_waitlist")
+
+
+# Notifications --------------------------------------------------------------------------------
+
+
+def _booking_url(booking: Booking) -> str:
+    return settings.MAILLAGE_BASE_URL + reverse("bookings:mine")
+
+
+def _notify_booker(booking: Booking, event: str) -> None:
+    """Email the booker, in their language, once the change to the booking commits."""
+    booker = booking.booker
+    with translation.override(booker.language or settings.LANGUAGE_CODE):
+        subjects = {
+            "approved": _("Your booking is confirmed"),
+            "refused": _("Your booking request was declined"),
+            "from_waitlist": _("A slot you waited for is now booked for you"),
+        }
+        context = {
+            "booking": booking,
+            "event": event,
+            "slots": list(booking.occurrences.order_by("start")[:20]),
+            "zone": zoneinfo.ZoneInfo(booking.resource.place.time_zone),
+            "url": _booking_url(booking),
+            "site_name": settings.MAILLAGE_SITE_NAME,
+        }
+        body = render_to_string("bookings/email/booking_news.txt", context)
+        subject = f"[{settings.MAILLAGE_SITE_NAME}] {subjects[event]}"
+    transaction.on_commit(
+        lambda: send_email.enqueue(subject=subject, body=body, recipients=[booker.email]),
+        robust=True,
+    )
+
+
+def _notify_managers_of_request(booking: Booking) -> None:
+    for manager in selectors.place_managers(booking.resource.place):
+        with translation.override(manager.language or settings.LANGUAGE_CODE):
+            context = {
+                "booking": booking,
+                "zone": zoneinfo.ZoneInfo(booking.resource.place.time_zone),
+                "slots": list(booking.occurrences.order_by("start")[:20]),
+                "url": settings.MAILLAGE_BASE_URL
+                + reverse("bookings:requests", kwargs={"slug": booking.resource.place.slug}),
+                "site_name": settings.MAILLAGE_SITE_NAME,
+            }
+            body = render_to_string("bookings/email/approval_request.txt", context)
+            subject = f"[{settings.MAILLAGE_SITE_NAME}] " + _("A booking waits for your approval")
+        transaction.on_commit(
+            lambda subject=subject, body=body, to=manager.email: send_email.enqueue(
+                subject=subject, body=body, recipients=[to]
+            ),
+            robust=True,
+        )
+
+
+# Calendar feeds -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def calendar_feed_renew(*, user: User) -> CalendarFeed:
+    """Give the user a new secret feed address; the previous one stops working."""
+    CalendarFeed.objects.filter(user=user).delete()
+    return CalendarFeed.objects.create(user=user, token=secrets.token_urlsafe(32))
+
+
+def calendar_feed_revoke(*, user: User) -> None:
+    CalendarFeed.objects.filter(user=user).delete()
