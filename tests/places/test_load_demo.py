@@ -1,4 +1,5 @@
-"""The demo data loaded by `make run`: the census, the Solozère network and two demo accounts."""
+"""The demo data loaded by `make run`: the census, the Solozère network, its bookable resources
+and the demo accounts."""
 
 import datetime as dt
 import io
@@ -9,6 +10,7 @@ from django.core.management import call_command
 from django.utils import translation
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
+from maillage.bookings.models import Resource, ResourceTerm
 from maillage.places import selectors, services
 from maillage.places.models import Network, OpeningHours, Place, PlaceRevision, PlaceTerm, Season
 
@@ -28,7 +30,18 @@ LOZERE = {
 
 
 def counts() -> dict[str, int]:
-    models = (Place, PlaceTerm, PlaceRevision, OpeningHours, Season, Network, User, EmailAddress)
+    models = (
+        Place,
+        PlaceTerm,
+        PlaceRevision,
+        OpeningHours,
+        Season,
+        Network,
+        User,
+        EmailAddress,
+        Resource,
+        ResourceTerm,
+    )
     return {model.__name__: model.objects.count() for model in models}
 
 
@@ -96,3 +109,25 @@ def test_loading_the_demo_twice_gives_the_network_its_places_hours_and_accounts_
         assert EmailAddress.objects.filter(
             user=user, email=user.email, verified=True, primary=True
         ).exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_places_have_bookable_resources_and_a_member_to_book_them():
+    load_demo()
+    polen = Place.objects.get(name="POLeN")
+    visio_near_mende = Resource.objects.filter(
+        place=polen, kind="visio_room", terms__kind="service", terms__code="visio_room"
+    )
+    assert visio_near_mende.exists()
+    assert Resource.objects.filter(place__networks__slug="solozere").count() >= 20
+    assert Resource.objects.filter(kind="machine").exclude(training="").exists()
+    catherine = User.objects.get(email="catherine@solozere.test")
+    assert PlaceRole.objects.filter(user=catherine, place=polen, role="member").exists()
+    edited = Resource.objects.get(place=polen, name="Salle Lot")
+    edited.capacity = 20
+    edited.save()
+
+    load_demo()
+
+    edited.refresh_from_db()
+    assert edited.capacity == 20

@@ -1,7 +1,7 @@
 """Demo data, loaded by `make run` at every start: idempotent and quick once loaded.
 
 The 2019 census of tiers-lieux, the Lozère network Solozère with its eleven places described and
-given opening hours, and two demo accounts.
+given opening hours and bookable resources, and three demo accounts.
 """
 
 import datetime as dt
@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
 from maillage.accounts.services import network_role_grant, place_role_set
+from maillage.bookings import services as booking_services
+from maillage.bookings.models import Resource
 from maillage.places import services
 from maillage.places.importers import CENSUS_PATH, CENSUS_SOURCE
 from maillage.places.models import Network, OpeningHours, Place, PlaceRevision
@@ -23,6 +25,7 @@ from .import_places import run_import, write_summary
 DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - published on purpose: demo accounts only
 COORDINATOR_EMAIL = "coordinator@solozere.test"
 MANAGER_EMAIL = "manager@polen.test"
+MEMBER_EMAIL = "catherine@solozere.test"
 POLEN_ID = "1101"
 
 NETWORK = {
@@ -164,6 +167,111 @@ PLACES = {
 PROFILE_FIELDS = ("summary", "functions", "services", "languages", "accessibility")
 
 
+def _room(name: str, kind: str, capacity: int, **options) -> dict:
+    return {"name": name, "kind": kind, "capacity": capacity, **options}
+
+
+VISIO = ["visio_room", "wifi"]
+MSAP_VISIO = _room(
+    "Salle de visio",
+    Resource.Kind.VISIO_ROOM,
+    4,
+    services=VISIO,
+    description="Écran, caméra et micro pour vos rendez-vous à distance avec les organismes.",
+)
+MSAP_MEETING = _room("Salle de réunion", Resource.Kind.MEETING_ROOM, 10, services=["wifi"])
+# Census ID -> the bookable resources of the place, created once (when it has none).
+RESOURCES = {
+    "1089": [MSAP_VISIO, MSAP_MEETING],
+    "1090": [{**MSAP_VISIO, "character": ["view", "wood_and_stone"]}],
+    "1091": [MSAP_VISIO, MSAP_MEETING],
+    "1092": [
+        MSAP_VISIO,
+        _room(
+            "Salle du Méjean",
+            Resource.Kind.TRAINING_ROOM,
+            14,
+            services=VISIO,
+            character=["historic_building", "view"],
+            requires_approval=True,
+            description="Grande salle voûtée sous les toits, vue sur le causse.",
+        ),
+    ],
+    "1093": [MSAP_VISIO],
+    "1094": [MSAP_MEETING],
+    "1095": [{**MSAP_VISIO, "character": ["countryside", "view", "fireplace"]}],
+    "1096": [
+        MSAP_VISIO,
+        _room(
+            "Imprimante 3D",
+            Resource.Kind.MACHINE,
+            1,
+            training="printer_3d",
+            max_minutes=480,
+            price_info="2 € de l'heure, filament compris",
+        ),
+    ],
+    POLEN_ID: [
+        _room(
+            "Salle Lot",
+            Resource.Kind.MEETING_ROOM,
+            12,
+            services=[*VISIO, "fibre"],
+            buffer_minutes=15,
+            cancel_deadline_hours=24,
+            price_info="25 € la demi-journée",
+        ),
+        _room(
+            "Salle Tarn",
+            Resource.Kind.VISIO_ROOM,
+            6,
+            services=[*VISIO, "fibre"],
+            character=["natural_light", "quiet"],
+            price_info="15 € de l'heure",
+        ),
+        _room(
+            "Salle de formation Aubrac",
+            Resource.Kind.TRAINING_ROOM,
+            16,
+            services=[*VISIO, "fibre"],
+            requires_approval=True,
+            cancel_deadline_hours=48,
+            price_info="180 € la journée",
+        ),
+        _room(
+            "Bureau 3",
+            Resource.Kind.PRIVATE_OFFICE,
+            2,
+            services=["fibre", "wifi"],
+            audience=Resource.Audience.MEMBERS,
+        ),
+        _room("Poste nomade 1", Resource.Kind.DESK, 1, services=["fibre", "wifi"]),
+        _room("Poste nomade 2", Resource.Kind.DESK, 1, services=["fibre", "wifi"]),
+    ],
+    "1113": [
+        _room("Salle de visio", Resource.Kind.VISIO_ROOM, 4, services=VISIO, character=["quiet"]),
+        _room("Salle Margeride", Resource.Kind.MEETING_ROOM, 8, services=VISIO),
+    ],
+    "1117": [
+        _room(
+            "Imprimante 3D du camion",
+            Resource.Kind.MACHINE,
+            1,
+            training="printer_3d",
+            max_minutes=240,
+        ),
+        _room(
+            "Valise de 10 tablettes",
+            Resource.Kind.EQUIPMENT,
+            10,
+            min_minutes=60,
+            max_minutes=600,
+            description="Tablettes prêtes pour un atelier numérique, avec leur chargeur.",
+        ),
+    ],
+}
+
+
 class Command(BaseCommand):
     help = "Load the demo data (census, Solozère network, demo accounts); safe to run again."
 
@@ -179,6 +287,7 @@ class Command(BaseCommand):
             }
             joined = self._join(network, places.values())
             described = self._describe(places)
+            equipped = self._resources(places)
             self._accounts(network, places.get(POLEN_ID))
         summary = (
             _(
@@ -200,6 +309,10 @@ class Command(BaseCommand):
                 "described": described,
             }
         )
+        if equipped:
+            self.stdout.write(
+                _("Bookable resources added to %(count)s places.") % {"count": equipped}
+            )
         missing = sorted(set(PLACES) - set(places))
         if missing:
             self.stderr.write(_("Census places not found: %(ids)s.") % {"ids": ", ".join(missing)})
@@ -213,6 +326,10 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             _("  %(email)s: manager of %(place)s") % {"email": MANAGER_EMAIL, "place": "POLeN"}
+        )
+        self.stdout.write(
+            _("  %(email)s: member of %(place)s, books rooms")
+            % {"email": MEMBER_EMAIL, "place": "POLeN"}
         )
 
     def _network(self) -> tuple[Network, bool]:
@@ -284,12 +401,29 @@ class Command(BaseCommand):
             described += 1
         return described
 
+    def _resources(self, places: dict[str, Place]) -> int:
+        """Give each demo place its resources, once: a place that has any is left as it is."""
+        equipped = set(
+            Resource.objects.filter(place__in=places.values()).values_list("place", flat=True)
+        )
+        added = 0
+        for census_id, place in places.items():
+            if place.pk in equipped or census_id not in RESOURCES:
+                continue
+            for spec in RESOURCES[census_id]:
+                booking_services.resource_create(place=place, author=None, **spec)
+            added += 1
+        return added
+
     def _accounts(self, network: Network, polen: Place | None) -> None:
         coordinator = _demo_user(COORDINATOR_EMAIL, "Camille Coordinatrice")
         network_role_grant(user=coordinator, network=network, role=NetworkRole.Role.COORDINATOR)
         manager = _demo_user(MANAGER_EMAIL, "Lucas Gestionnaire")
+        member = _demo_user(MEMBER_EMAIL, "Catherine Vidal")
         if polen is not None:
             place_role_set(user=manager, place=polen, role=PlaceRole.Role.MANAGER)
+            if not PlaceRole.objects.filter(user=member, place=polen).exists():
+                place_role_set(user=member, place=polen, role=PlaceRole.Role.MEMBER)
 
 
 def _demo_user(email: str, full_name: str) -> User:
