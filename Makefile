@@ -56,6 +56,7 @@ openapi: $(VENV)/.installed
 
 bench: setup
 	$(BIN)/python bench/directory.py
+	$(BIN)/python bench/bookings.py
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -309,6 +309,8 @@ ACCOUNT_RATE_LIMITS = {
 ACCOUNT_ADAPTER = "maillage.accounts.adapter.AccountAdapter"  # client IP as core.ratelimit finds it
 ALLAUTH_TRUSTED_PROXY_COUNT = 1 if env.TRUST_PROXY else 0
 MAILLAGE_API_TOKEN_FAILURES_PER_IP = env.RATE_API_TOKEN_FAILURES_PER_IP
+# API booking and waiting-list requests per account (bookings/api.py).
+MAILLAGE_BOOKINGS_PER_ACCOUNT = env.RATE_BOOKINGS_PER_ACCOUNT
 
 LOGGING = {
     "version": 1,

@@ -779,3 +779,10 @@ def test_pages_have_no_inline_scripts(client, lozere):
         content = client.get(url).content.decode()
         for tag in re.findall(r"<script\b[^>]*>", content):
             assert "src=" in tag or 'type="application/' in tag, (url, tag)
+
+
+@pytest.mark.django_db
+def test_a_date_filter_is_given_back_in_the_format_date_inputs_read(client):
+    """<input type=date> only takes ISO dates: a French "03/12/2026" would show an empty field."""
+    response = client.get("/places/?open_on=2026-12-03")
+    assert 'value="2026-12-03"' in response.content.decode()

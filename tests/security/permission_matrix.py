@@ -90,6 +90,21 @@ API_MANAGE = {
     "manager_b": 404,
     "coordinator": 200,
 }
+# member_a's booking in place A: its booker and the place's staff (managers, staff,
+# coordinators); anybody else is answered as if it did not exist.
+PLACE_STAFF_OR_BOOKER = {
+    "anonymous": LOGIN,
+    "member_a": ALLOWED,
+    "staff_a": ALLOWED,
+    "manager_a": ALLOWED,
+    "manager_b": 404,
+    "coordinator": ALLOWED,
+}
+OWNER_ONLY_PAGE = {**everyone(404), "anonymous": LOGIN, "member_a": ALLOWED}
+API_STAFF_OR_BOOKER = {**everyone(200), "anonymous": 401, "manager_b": 404}
+API_STAFF_OR_BOOKER_DELETE = {**everyone(204), "anonymous": 401, "manager_b": 404}
+# API writes anyone with a token may attempt; what they may book is the body's business.
+API_SIGNED_IN_WRITE = {**everyone(ALLOWED), "anonymous": 401}
 # Pages meant for visitors who are not signed in: signed-in people are sent home.
 SIGNED_OUT = {**everyone(Redirect("/")), "anonymous": 200}
 # allauth's two-factor pages about an authenticator the roles do not have.
@@ -271,6 +286,96 @@ MATRIX: dict[str, Entry] = {
     ),
     # Town suggestions: public.
     "api-1:towns": Entry("/api/v1/towns?q=Me", PUBLIC),
+    # ---- Bookings pages (maillage.bookings.urls) ----
+    # The network availability search: public (results are what the visitor may book).
+    "bookings:availability": Entry("/bookings/", PUBLIC),
+    # A resource's page and the place's calendar: public for published places.
+    "bookings:resource": Entry("/bookings/resources/{resource}/", PUBLIC),
+    "bookings:calendar": Entry("/bookings/places/{place}/calendar/", PUBLIC),
+    # Booking: any signed-in person (the resource's rules decide the rest).
+    "bookings:book": Entry("/bookings/resources/{resource}/book/", SIGNED_IN, also=("POST",)),
+    # My bookings and my calendar address: mine only.
+    "bookings:mine": Entry("/bookings/mine/", SIGNED_IN),
+    "bookings:feed": Entry(
+        "/bookings/mine/feed/",
+        {**everyone(ALLOWED), "anonymous": LOGIN},
+        method="POST",
+        data={"action": "renew"},
+    ),
+    # Cancelling member_a's booking: its booker and the place's staff; anyone else 404.
+    "bookings:cancel": Entry(
+        "/bookings/mine/{booking}/cancel/", PLACE_STAFF_OR_BOOKER, method="POST"
+    ),
+    # Leaving member_a's waiting-list entry: only member_a.
+    "bookings:waitlist_leave": Entry(
+        "/bookings/waitlist/{waitlist}/leave/", OWNER_ONLY_PAGE, method="POST"
+    ),
+    # Managing A's resources, requests and trainings: see MANAGE.
+    "bookings:manage_resources": Entry("/bookings/places/{place}/resources/", MANAGE),
+    "bookings:resource_new": Entry(
+        "/bookings/places/{place}/resources/new/", MANAGE, also=("POST",)
+    ),
+    "bookings:resource_edit": Entry(
+        "/bookings/places/{place}/resources/{resource}/edit/", MANAGE, also=("POST",)
+    ),
+    "bookings:requests": Entry("/bookings/places/{place}/requests/", MANAGE),
+    "bookings:decide": Entry(
+        "/bookings/places/{place}/requests/{pending}/",
+        MANAGE_WRITE,
+        method="POST",
+        data={"decision": "approve"},
+    ),
+    "bookings:trainings": Entry("/bookings/places/{place}/trainings/", MANAGE, also=("POST",)),
+    "bookings:training_revoke": Entry(
+        "/bookings/places/{place}/trainings/{training}/revoke/", MANAGE_WRITE, method="POST"
+    ),
+    # Calendar feeds: public per resource and place (private bookings read "Busy"); a person's
+    # feed to whoever holds its secret address.
+    "bookings:resource_feed": Entry("/bookings/feeds/resources/{resource}.ics", PUBLIC),
+    "bookings:place_feed": Entry("/bookings/feeds/places/{place}.ics", PUBLIC),
+    "bookings:user_feed": Entry("/bookings/feeds/u/{feed_token}.ics", PUBLIC),
+    # ---- Bookings API ----
+    # Availability and resources: public reads.
+    "api-1:availability": Entry("/api/v1/availability?start={start}&end={end}", PUBLIC),
+    "api-1:list_resources": Entry("/api/v1/resources?place={place}", PUBLIC),
+    "api-1:get_resource": Entry("/api/v1/resources/{resource}", PUBLIC),
+    # Creating and editing A's resources: see API_MANAGE.
+    "api-1:create_resource": Entry(
+        "/api/v1/resources",
+        {**API_MANAGE, "manager_a": 201, "coordinator": 201},
+        method="POST",
+        data={"place": "{place}", "name": "Salle Tarn", "kind": "meeting_room", "capacity": 6},
+    ),
+    "api-1:update_resource": Entry(
+        "/api/v1/resources/{resource}", API_MANAGE, method="PATCH", data={"name": "Salle Lot"}
+    ),
+    # Booking and queueing: any token holder (the body decides: 201, 400, 409).
+    "api-1:create_booking": Entry(
+        "/api/v1/bookings", API_SIGNED_IN_WRITE, method="POST", data={"title": "Réunion"}
+    ),
+    "api-1:join_waitlist": Entry(
+        "/api/v1/waitlist", API_SIGNED_IN_WRITE, method="POST", data={"title": "Réunion"}
+    ),
+    # One's own bookings.
+    "api-1:list_bookings": Entry("/api/v1/bookings", {**everyone(200), "anonymous": 401}),
+    # member_a's booking: its booker and the place's staff; anyone else 404.
+    "api-1:get_booking": Entry("/api/v1/bookings/{booking}", API_STAFF_OR_BOOKER),
+    "api-1:cancel_booking": Entry(
+        "/api/v1/bookings/{booking}", {**API_STAFF_OR_BOOKER_DELETE}, method="DELETE"
+    ),
+    # Deciding on member_a's pending request: A's managers; its booker and A's staff 403.
+    "api-1:decide_booking": Entry(
+        "/api/v1/bookings/{pending}/decision",
+        {**API_MANAGE, "member_a": 403},
+        method="POST",
+        data={"approve": True},
+    ),
+    # Leaving member_a's waiting-list entry: only member_a.
+    "api-1:leave_waitlist": Entry(
+        "/api/v1/waitlist/{waitlist}",
+        {**everyone(404), "anonymous": 401, "member_a": 204},
+        method="DELETE",
+    ),
     # ---- Uploaded files ----
     # Uploads are served to whoever knows their URL, without any check: those of unpublished
     # places too, and their names come from the uploaded file's name (a known limit).
@@ -289,6 +394,7 @@ PREFIX_RULES: dict[str, dict[str, object]] = {
 
 # The same URLs once place A is unpublished (being prepared, or closed): only those who may edit
 # it see it, and nothing tells anybody else that it exists.
+UNPUBLISHED_STAFF = {**everyone(404), "staff_a": 200, "manager_a": 200, "coordinator": 200}
 UNPUBLISHED: dict[str, Entry] = {
     # Its page: the manager of A and the coordinator of N; anybody else, A's members too, 404.
     "places:detail": Entry(
@@ -300,4 +406,12 @@ UNPUBLISHED: dict[str, Entry] = {
     "api-1:get_place": Entry("/api/v1/places/{place}", everyone(404)),
     # The API's edit: as for a published place (its managers prepare it before publishing).
     "api-1:update_place": MATRIX["api-1:update_place"],
+    # Its resources, calendar and feeds: the place's staff only (they prepare them).
+    "bookings:resource": Entry("/bookings/resources/{resource}/", UNPUBLISHED_STAFF),
+    "bookings:calendar": Entry("/bookings/places/{place}/calendar/", UNPUBLISHED_STAFF),
+    "bookings:resource_feed": Entry("/bookings/feeds/resources/{resource}.ics", UNPUBLISHED_STAFF),
+    "bookings:place_feed": Entry("/bookings/feeds/places/{place}.ics", UNPUBLISHED_STAFF),
+    "api-1:get_resource": Entry(
+        "/api/v1/resources/{resource}", {**everyone(404), "manager_a": 200, "coordinator": 200}
+    ),
 }

@@ -5,7 +5,9 @@ network N holds place A, network M holds place B; each place has a member, a sta
 N has a coordinator; there is a superuser. A refused request must change nothing in the database.
 """
 
+import datetime as dt
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
@@ -19,10 +21,12 @@ from django.contrib import admin
 from django.shortcuts import resolve_url
 from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
 from maillage.accounts.services import api_token_create
 from maillage.api import api
+from maillage.bookings import services as booking_services
 from maillage.places.models import Place, PlaceProposal
 from maillage.places.services import proposal_submit
 from tests.factories import (
@@ -135,7 +139,8 @@ def build_world(media_name: str) -> World:
         email=f"root-{uuid.uuid4().hex[:8]}@example.org", password="correct horse battery"
     )
 
-    def objects(place, role):
+    def objects(place, role, suffix):
+        bookings = _bookings_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         proposal = proposal_submit(
             kind=PlaceProposal.Kind.CORRECTION,
             place=place,
@@ -149,9 +154,45 @@ def build_world(media_name: str) -> World:
             "place_role": role.pk,
             "proposal": proposal.pk,
             "media": media_name,
+            **bookings,
         }
 
-    return World(users, objects(place_a, member_roles["a"]), objects(place_b, member_roles["b"]))
+    return World(
+        users, objects(place_a, member_roles["a"], "a"), objects(place_b, member_roles["b"], "b")
+    )
+
+
+def _bookings_of(place, member: User, manager: User) -> dict:
+    """A resource of the place with a booking of its member, a pending request, a waiting-list
+    entry, a training validated there and the member's calendar feed."""
+    room = booking_services.resource_create(
+        place=place, author=None, name="Salle", kind="meeting_room", capacity=6
+    )
+    approved = booking_services.resource_create(
+        place=place, author=None, name="Atelier", kind="training_room", requires_approval=True
+    )
+    # Next week's Monday at 10:00, inside the place's hours (OpeningHoursFactory: Mondays 9–18).
+    today = timezone.localdate()
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    start = timezone.make_aware(dt.datetime.combine(monday, dt.time(10)))
+    window = {"start": start, "end": start + dt.timedelta(hours=1)}
+    booking = booking_services.booking_create(resource=room, booker=member, **window)
+    pending = booking_services.booking_create(resource=approved, booker=member, **window)
+    waitlist = booking_services.waitlist_join(resource=room, user=member, **window)
+    training = booking_services.training_validate(
+        user=member, machine_type="laser_cutter", place=place, validator=manager
+    )
+    feed = booking_services.calendar_feed_renew(user=member)
+    return {
+        "resource": room.pk,
+        "booking": booking.pk,
+        "pending": pending.pk,
+        "waitlist": waitlist.pk,
+        "training": training.pk,
+        "feed_token": feed.token,
+        "start": start.isoformat().replace("+", "%2B"),
+        "end": window["end"].isoformat().replace("+", "%2B"),
+    }
 
 
 @pytest.fixture
@@ -186,7 +227,7 @@ def world(media_file) -> World:
 def snapshot() -> dict:
     """Every row of the project's apps (but the columns any request may touch)."""
     state = {}
-    for label in ("places", "accounts", "core"):
+    for label in ("places", "accounts", "core", "bookings"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname for f in model._meta.concrete_fields if f.name not in VOLATILE_FIELDS
@@ -376,16 +417,35 @@ OUT_OF_REACH = [
 def test_out_of_reach_answers_like_nonexistent(client, world, key):
     """The manager of B gets the same answer for A's pages as for a place that does not exist."""
     entry = MATRIX[key]
-    missing = {"place": "no-such-place", "season": 987654, "place_role": 987654, "proposal": 987654}
+    missing = {
+        "place": "no-such-place",
+        **dict.fromkeys(
+            (
+                "season",
+                "place_role",
+                "proposal",
+                "resource",
+                "booking",
+                "pending",
+                "waitlist",
+                "training",
+            ),
+            987654,
+        ),
+    }
     headers = sign_in(client, world.users["manager_b"], entry.url)
-    real = send(client, entry.method, world.url(entry.url), {}, headers)
-    ghost = send(client, entry.method, world.url(entry.url, missing), {}, headers)
+    real_data = _formatted(entry.data, world, {})
+    ghost_data = _formatted(entry.data, world, missing)
+    real = send(client, entry.method, world.url(entry.url), real_data, headers)
+    ghost = send(client, entry.method, world.url(entry.url, missing), ghost_data, headers)
     assert real.status_code == ghost.status_code == 404
-    if entry.url.startswith(API_PREFIX):  # the same body, but for the slug it repeats
+    if entry.url.startswith(API_PREFIX):  # the same body, but for the slug or ids it repeats
         slug = world.objects_a["place"]
-        assert real.content.decode().replace(slug, "…") == ghost.content.decode().replace(
-            missing["place"], "…"
-        )
+
+        def masked(body: bytes, place: str) -> str:
+            return re.sub(r"\d+", "#", body.decode().replace(place, "…"))
+
+        assert masked(real.content, slug) == masked(ghost.content, missing["place"])
 
 
 # Entries on one place (or its objects) that place A's manager and N's coordinator may use.

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -31,7 +32,10 @@ class Resource(TimeStampedModel):
     capacity = models.PositiveSmallIntegerField(_("capacity (people)"), default=1)
     min_minutes = models.PositiveIntegerField(_("shortest booking (minutes)"), default=30)
     max_minutes = models.PositiveIntegerField(_("longest booking (minutes)"), default=600)
-    horizon_days = models.PositiveIntegerField(_("bookable up to (days ahead)"), default=90)
+    # Capped so that "now + horizon" stays a representable date (and a series stays finite).
+    horizon_days = models.PositiveIntegerField(
+        _("bookable up to (days ahead)"), default=90, validators=[MaxValueValidator(3660)]
+    )
     buffer_minutes = models.PositiveIntegerField(
         _("free time after each booking (minutes)"), default=0
     )

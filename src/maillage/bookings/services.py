@@ -2,6 +2,7 @@
 list) comes through here, so the rules and the audit are the same for all."""
 
 import datetime as dt
+import itertools
 import secrets
 import zoneinfo
 from collections.abc import Iterable
@@ -202,31 +203,49 @@ def training_revoke(*, validation: TrainingValidation, actor: User) -> None:
 # Bookings -------------------------------------------------------------------------------------
 
 
-def _slots(start: dt.datetime, end: dt.datetime, rrule: str, zone: zoneinfo.ZoneInfo) -> list[Slot]:
+def _slots(
+    start: dt.datetime, end: dt.datetime, rrule: str, zone: zoneinfo.ZoneInfo, horizon_days: int
+) -> list[Slot]:
     """The slots of a booking; a repeat rule is expanded in the place's wall-clock time, so that
-    "every Thursday 14:00" stays at 14:00 across DST changes."""
+    "every Thursday 14:00" stays at 14:00 across DST changes.
+
+    Expansion stops at the resource's horizon: a rule that never matches would otherwise make
+    dateutil scan every day up to the year 9999 before giving up.
+    """
     if not rrule:
         return [Slot(start, end)]
     local_start = start.astimezone(zone).replace(tzinfo=None)
+    limit = local_start + dt.timedelta(days=horizon_days + 1)
     duration = end - start
     try:
         rule = rrulestr(rrule, dtstart=local_start)
-    except (ValueError, TypeError) as error:
+        dates = rule.between(local_start, limit, inc=True)
+        beyond = bool(dates) and rule.after(limit) is not None
+    except (ValueError, TypeError, OverflowError) as error:
         raise ValidationError(
             {"rrule": _("This repeat rule is not valid: %(error)s") % {"error": error}}
         ) from None
-    slots = []
-    for occurrence in rule:
-        if len(slots) == MAX_OCCURRENCES:
-            raise ValidationError(
-                {
-                    "rrule": _("A series may have at most %(max)d dates: add COUNT or UNTIL.")
-                    % {"max": MAX_OCCURRENCES}
-                }
-            )
-        aware = occurrence.replace(tzinfo=zone)
-        slots.append(Slot(aware, aware + duration))
-    return slots
+    if not dates:
+        raise ValidationError(
+            {"rrule": _("This repeat rule gives no date within the booking horizon.")}
+        )
+    if len(dates) > MAX_OCCURRENCES or beyond:
+        raise ValidationError(
+            {
+                "rrule": _(
+                    "A series may have at most %(max)d dates, all within %(days)d days: "
+                    "add COUNT or UNTIL."
+                )
+                % {"max": MAX_OCCURRENCES, "days": horizon_days}
+            }
+        )
+    return [Slot(date.replace(tzinfo=zone), date.replace(tzinfo=zone) + duration) for date in dates]
+
+
+def _overlapping_within(slots: list[Slot], buffer: dt.timedelta) -> bool:
+    """Whether two slots of one series would overlap each other (buffers included)."""
+    ordered = sorted(slots, key=lambda slot: slot.start)
+    return any(later.start < earlier.end + buffer for earlier, later in itertools.pairwise(ordered))
 
 
 def _exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
@@ -358,9 +377,13 @@ def booking_create(
     if on_behalf and not permissions.is_place_staff(created_by, resource.place):
         raise PermissionError
     zone = zoneinfo.ZoneInfo(resource.place.time_zone)
-    slots = _slots(start, end, rrule, zone)
+    slots = _slots(start, end, rrule, zone, resource.horizon_days)
     _check_rules(resource, booker, slots)
     buffer = dt.timedelta(minutes=resource.buffer_minutes)
+    if _overlapping_within(slots, buffer):
+        raise ValidationError(
+            {"rrule": _("The dates of this series overlap each other: repeat less often.")}
+        )
     status = (
         Occurrence.Status.PENDING if resource.requires_approval else Occurrence.Status.CONFIRMED
     )
@@ -496,6 +519,11 @@ def booking_decide(*, booking: Booking, actor: User, approve: bool, note: str = 
 # Waiting list ---------------------------------------------------------------------------------
 
 
+class WaitlistConflict(ValidationError):
+    """Joining makes no sense in the slot's present state: it is free, or the person already waits
+    for it (the API answers 409 rather than 400)."""
+
+
 @transaction.atomic
 def waitlist_join(
     *,
@@ -512,11 +540,11 @@ def waitlist_join(
     slot = Slot(start, end)
     _check_rules(resource, user, [slot])
     if _first_conflict(resource, [slot], dt.timedelta(minutes=resource.buffer_minutes)) is None:
-        raise ValidationError(_("This slot is free: book it directly."))
+        raise WaitlistConflict(_("This slot is free: book it directly."))
     if WaitlistEntry.objects.filter(
         resource=resource, user=user, start=start, end=end, status=WaitlistEntry.Status.WAITING
     ).exists():
-        raise ValidationError(_("You are already on the waiting list for this slot."))
+        raise WaitlistConflict(_("You are already on the waiting list for this slot."))
     return WaitlistEntry.objects.create(
         resource=resource, user=user, start=start, end=end, title=title, private=private
     )

@@ -79,7 +79,9 @@ class DirectoryFilterForm(forms.Form):
     radius_km = forms.FloatField(label=_("Within (km)"), required=False)
     open_now = forms.BooleanField(label=_("Open now"), required=False)
     open_on = forms.DateField(
-        label=_("Open on"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Open on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     open_time = forms.TimeField(
         label=_("Time of day"), required=False, widget=forms.TimeInput(attrs={"type": "time"})
