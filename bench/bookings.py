@@ -720,6 +720,7 @@ def race_service(args, finder: SlotFinder, booker_ids: list[int]) -> dict:
     users = User.objects.in_bulk(booker_ids[: args.race_threads])
     bookers = list(users.values())
     outcomes = [Counter() for _ in rounds]
+    slowest = [0.0 for _ in rounds]
     lock = threading.Lock()
     barrier = threading.Barrier(args.race_threads)
 
@@ -728,6 +729,7 @@ def race_service(args, finder: SlotFinder, booker_ids: list[int]) -> dict:
             for number, item in enumerate(rounds):
                 resource = Resource.objects.select_related("place").get(pk=item.resource_id)
                 barrier.wait()
+                started = time.perf_counter()
                 try:
                     booking_create(
                         resource=resource,
@@ -744,8 +746,10 @@ def race_service(args, finder: SlotFinder, booker_ids: list[int]) -> dict:
                 except Exception as error:  # every failure is a result here
                     first_line = str(error).splitlines()[0] if str(error) else ""
                     outcome = f"error: {type(error).__name__}: {first_line}"
+                elapsed = (time.perf_counter() - started) * 1000.0
                 with lock:
                     outcomes[number][outcome] += 1
+                    slowest[number] = max(slowest[number], elapsed)
         finally:
             connection.close()
 
@@ -758,13 +762,14 @@ def race_service(args, finder: SlotFinder, booker_ids: list[int]) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    return race_summary(rounds, outcomes, created_key="created")
+    return race_summary(rounds, outcomes, slowest, created_key="created")
 
 
 def race_http(args, finder: SlotFinder, server: Server, tokens: dict) -> dict:
     rounds = finder.draw(args.race_rounds)
     booker_ids = list(tokens)[: args.race_threads]
     outcomes = [Counter() for _ in rounds]
+    slowest = [0.0 for _ in rounds]
     lock = threading.Lock()
     barrier = threading.Barrier(len(booker_ids))
 
@@ -773,6 +778,7 @@ def race_http(args, finder: SlotFinder, server: Server, tokens: dict) -> dict:
         token = tokens[booker_ids[index]]
         for number, item in enumerate(rounds):
             barrier.wait()
+            started = time.perf_counter()
             try:
                 status, _ms, content = client.post("/api/v1/bookings", booking_payload(item), token)
                 outcome = str(status)
@@ -782,8 +788,10 @@ def race_http(args, finder: SlotFinder, server: Server, tokens: dict) -> dict:
                     outcome = "409 taken" if details else "409 busy, try again"
             except OSError as error:
                 outcome = f"error: {type(error).__name__}"
+            elapsed = (time.perf_counter() - started) * 1000.0
             with lock:
                 outcomes[number][outcome] += 1
+                slowest[number] = max(slowest[number], elapsed)
         client.close()
 
     print(
@@ -795,10 +803,13 @@ def race_http(args, finder: SlotFinder, server: Server, tokens: dict) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    return race_summary(rounds, outcomes, created_key="201")
+    return race_summary(rounds, outcomes, slowest, created_key="201")
 
 
-def race_summary(rounds: list[Wanted], outcomes: list[Counter], created_key: str) -> dict:
+def race_summary(
+    rounds: list[Wanted], outcomes: list[Counter], slowest: list[float], created_key: str
+) -> dict:
+    """Per round: successes, held rows for the slot, outcomes, and the slowest call (ms)."""
     from maillage.bookings.models import Occurrence
 
     per_round = []
@@ -819,10 +830,13 @@ def race_summary(rounds: list[Wanted], outcomes: list[Counter], created_key: str
         "every_round_exactly_one": all(s == 1 for s in successes)
         and all(r["rows"] == 1 for r in per_round),
         "overlapping_rows": overlapping_rows([item.resource_id for item in rounds]),
+        "slowest_call_ms_per_round": [round(ms, 1) for ms in slowest],
+        "slowest_call_ms": summarize(slowest),
     }
     print(
         f"  successes per round {successes}; outcomes {dict(totals)}; overlapping rows "
-        f"{result['overlapping_rows']}",
+        f"{result['overlapping_rows']}; slowest call of a round: median "
+        f"{result['slowest_call_ms']['p50_ms']:.0f} ms, max {max(slowest):.0f} ms",
         flush=True,
     )
     return result
@@ -1308,7 +1322,9 @@ def markdown(result: dict) -> str:
             lines.append(
                 f"| race, {label}: {result['args']['race_threads']} at once × {race['rounds']} "
                 f"rounds | exactly one success in {exact}/{len(rounds)} rounds; outcomes "
-                f"{race['outcomes']}; overlapping rows {race['overlapping_rows']} "
+                f"{race['outcomes']}; overlapping rows {race['overlapping_rows']}; slowest call "
+                f"per round median {race['slowest_call_ms']['p50_ms']:.0f} ms, max "
+                f"{race['slowest_call_ms']['max_ms']:.0f} ms "
                 f"| exactly 1 | double-booked | {yes_no(race['every_round_exactly_one'])} |"
             )
     availability = result.get("availability", {})

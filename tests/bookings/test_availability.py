@@ -405,6 +405,16 @@ class TestReadingPlaceByPlace:
         assert search(thursday, near=MENDE, radius_km=50, limit=3) == expected[:3]
         assert search(thursday, near=MENDE, radius_km=50, limit=10) == expected
 
+    def test_the_charm_order_looks_past_the_nearest_places(self):
+        start = next_weekday(THURSDAY, 14)
+        for km in range(1, 41):
+            make_resource(place_at(km), name=f"Plain {km:02d}")
+        make_resource(place_at(38), name="Cosy far", character=["cosy"])
+        make_resource(place_at(39), name="Charming far", character=["view", "garden"])
+        make_resource(place_at(20), name="Cosy middle", character=["quiet"])
+        found = search(start, near=MENDE, radius_km=50, order="charm", limit=4)
+        assert found == ["Charming far", "Cosy middle", "Cosy far", "Plain 01"]
+
     def test_limits_cut_the_ordered_list_the_same_way_for_each_size(self):
         start = next_weekday(THURSDAY, 14)
         for km in range(1, 30):

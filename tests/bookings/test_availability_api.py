@@ -118,6 +118,7 @@ class TestAnswer:
         assert names() == ["Desk", "Visio", "Wifi"]
         assert names(service=["wifi", "visio_room"]) == ["Desk", "Visio"]
         assert names(service="wifi,visio_room") == ["Desk", "Visio"]
+        assert names(service="wifi, visio_room,") == ["Desk", "Visio"]
         assert names(kind="meeting_room", min_capacity="10") == ["Wifi"]
         assert names(network="solozere") == ["Visio"]
 

@@ -116,6 +116,18 @@ class TestResults:
         assert window == {"start": start, "end": start + 3 * HOUR}
         assert window["start"].astimezone(PARIS).hour == 14
 
+    def test_one_click_opens_the_booking_form_filled_in(self, client):
+        make_resource(name="Salle Causse")
+        client.force_login(UserFactory(language="en"))  # the account's language wins
+        start = next_weekday(THURSDAY, 14)
+        page = client.get(URL, criteria(start)).text
+        link = re.search(r'<a class="button" href="([^"]+)">Book<', page).group(1)
+        form = client.get(link.replace("&amp;", "&"))
+        assert form.status_code == 200
+        assert f'value="{start.date().isoformat()}"' in form.text
+        assert 'value="14:00"' in form.text
+        assert 'value="17:00"' in form.text
+
     def test_a_town_and_the_other_criteria_narrow_the_search(self, client):
         make_resource(place_at(0, town="Mende"), name="Visio", services=["visio_room"])
         make_resource(place_at(0, town="Mende"), name="Plain", capacity=20)

@@ -32,7 +32,8 @@ class CodesField(forms.MultipleChoiceField):
     """Vocabulary codes, repeated (`service=wifi&service=visio_room`) or comma-separated."""
 
     def to_python(self, value):
-        return [code.strip() for item in super().to_python(value) for code in item.split(",")]
+        codes = (code.strip() for item in super().to_python(value) for code in item.split(","))
+        return [code for code in codes if code]
 
 
 class _CriteriaForm(forms.Form):

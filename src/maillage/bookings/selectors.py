@@ -209,7 +209,7 @@ class _PlaceHours:
         self.zones = {pk: zoneinfo.ZoneInfo(zone) for pk, zone in places}
         exists = {
             zone: all(
-                services._exists_locally(moment, zone) for moment in (window.start, window.end)
+                services.exists_locally(moment, zone) for moment in (window.start, window.end)
             )
             for zone in set(self.zones.values())
         }

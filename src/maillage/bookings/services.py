@@ -248,7 +248,7 @@ def _overlapping_within(slots: list[Slot], buffer: dt.timedelta) -> bool:
     return any(later.start < earlier.end + buffer for earlier, later in itertools.pairwise(ordered))
 
 
-def _exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
+def exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
     """False for a wall-clock time skipped by a DST change (02:30 on the last Sunday of March)."""
     local = moment.astimezone(zone).replace(tzinfo=None)
     round_trip = local.replace(tzinfo=zone).astimezone(dt.UTC).astimezone(zone)
@@ -305,7 +305,7 @@ def _check_rules(resource: Resource, user: User, slots: list[Slot]) -> None:
         if slot.end <= slot.start:
             raise ValidationError({"end": _("The end must come after the start.")})
         for moment in (slot.start, slot.end):
-            if not _exists_locally(moment, zone):
+            if not exists_locally(moment, zone):
                 raise ValidationError(
                     _(
                         "%(time)s does not exist on that day in %(zone)s (clocks go forward): "
