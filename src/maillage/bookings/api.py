@@ -290,7 +290,8 @@ def create_booking(request, payload: BookingIn):
         raise _taken(conflict, resource) from None
     except OverflowError:  # a series reaching past the year 9999
         raise _out_of_range("rrule") from None
-    return Status(201, _booking_out(_bookings().get(pk=booking.pk)))
+    # The booking comes back with its resource, place and people: only its slots are read.
+    return Status(201, _booking_out(booking))
 
 
 @router.get(

@@ -9,17 +9,22 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import (
+    BooleanField,
+    CharField,
     Count,
+    DateField,
     DateTimeField,
     DurationField,
     Exists,
     F,
     Func,
+    IntegerField,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    TimeField,
     Value,
 )
 from django.db.models.functions import Coalesce
@@ -37,6 +42,63 @@ from .models import Occurrence, Resource, ResourceHours, ResourceTerm, TrainingV
 def place_rules(place: Place) -> tuple[list[HoursRule], list[SeasonRule]]:
     """The opening hours and seasons of a place as rules (uses prefetched rows when present)."""
     return place_hours(place)
+
+
+def bookable_hours_rows(resource: Resource) -> list[tuple]:
+    """The place's weekly hours and seasons and the resource's own hours, in one query (booking
+    creation reads them each time: three round trips were a third of its cost).
+
+    Rows are (source, season id, weekday, opens, closes, start date, end date, yearly, closed),
+    source being "place", "season" or "resource".
+    """
+    no_date, no_time = Value(None, DateField()), Value(None, TimeField())
+    no_flag = Value(False, BooleanField())
+    place_hours_rows = (
+        OpeningHours.objects.filter(place_id=resource.place_id)
+        .order_by()
+        .values_list(
+            Value("place", CharField()),
+            "season_id",
+            "weekday",
+            "opens",
+            "closes",
+            no_date,
+            no_date,
+            no_flag,
+            no_flag,
+        )
+    )
+    season_rows = (
+        Season.objects.filter(place_id=resource.place_id)
+        .order_by()
+        .values_list(
+            Value("season", CharField()),
+            "id",
+            Value(None, IntegerField()),
+            no_time,
+            no_time,
+            "start_date",
+            "end_date",
+            "yearly",
+            "closed",
+        )
+    )
+    own_rows = (
+        ResourceHours.objects.filter(resource_id=resource.pk)
+        .order_by()
+        .values_list(
+            Value("resource", CharField()),
+            Value(None, IntegerField()),
+            "weekday",
+            "opens",
+            "closes",
+            no_date,
+            no_date,
+            no_flag,
+            no_flag,
+        )
+    )
+    return list(place_hours_rows.union(season_rows, own_rows, all=True))
 
 
 def place_managers(place: Place) -> QuerySet[User]:

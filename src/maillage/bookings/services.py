@@ -12,7 +12,7 @@ from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Subquery
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from maillage.accounts.models import User
 from maillage.core.audit import audit_record
 from maillage.core.tasks import send_email
-from maillage.places.hours import HoursRule, intervals_on
+from maillage.places.hours import HoursRule, SeasonRule, intervals_on
 from maillage.places.models import Place
 
 from . import permissions, selectors
@@ -255,15 +255,30 @@ def exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
     return round_trip.replace(tzinfo=None) == local
 
 
-def bookable_rules(resource: Resource) -> tuple[list[HoursRule], list]:
+def bookable_rules(resource: Resource) -> tuple[list[HoursRule], list[SeasonRule]]:
     """The weekly rules and seasons that say when a resource may be booked: its own hours when it
     has some (the place's closed seasons still close it), else its place's hours and seasons."""
-    place_rules, seasons = selectors.place_rules(resource.place)
-    own = list(resource.hours.all())
+    place_rules, own, seasons = [], [], []
+    for (
+        source,
+        key,
+        weekday,
+        opens,
+        closes,
+        start,
+        end,
+        yearly,
+        closed,
+    ) in selectors.bookable_hours_rows(resource):
+        if source == "season":
+            seasons.append(SeasonRule(key, start, end, yearly, closed))
+        elif source == "place":
+            place_rules.append(HoursRule(key, weekday, opens, closes))
+        else:
+            own.append(HoursRule(None, weekday, opens, closes))
     if not own:
         return place_rules, seasons
-    rules = [HoursRule(None, row.weekday, row.opens, row.closes) for row in own]
-    return rules, [season for season in seasons if season.closed]
+    return own, [season for season in seasons if season.closed]
 
 
 def within_bookable_hours(slot: Slot, zone: zoneinfo.ZoneInfo, rules, seasons) -> bool:
@@ -338,20 +353,41 @@ def _check_rules(resource: Resource, user: User, slots: list[Slot]) -> None:
             )
 
 
+def _clashes(resource: Resource, slots: list[Slot], buffer: dt.timedelta):
+    overlaps = Q()
+    for slot in slots:
+        overlaps |= Q(start__lt=slot.end + buffer, held_until__gt=slot.start)
+    return Occurrence.objects.filter(
+        overlaps, resource=resource, status__in=Occurrence.HOLDING
+    ).order_by("start")
+
+
 def _first_conflict(resource: Resource, slots: list[Slot], buffer: dt.timedelta) -> Slot | None:
     """The first held slot of the resource that overlaps one of `slots` (buffers included)."""
     if not slots:
         return None
-    overlaps = Q()
-    for slot in slots:
-        overlaps |= Q(start__lt=slot.end + buffer, held_until__gt=slot.start)
-    clash = (
-        Occurrence.objects.filter(overlaps, resource=resource, status__in=Occurrence.HOLDING)
-        .order_by("start")
-        .values_list("start", "end")
-        .first()
-    )
+    clash = _clashes(resource, slots, buffer).values_list("start", "end").first()
     return Slot(*clash) if clash else None
+
+
+def _lock_and_first_conflict(
+    resource: Resource, slots: list[Slot], buffer: dt.timedelta
+) -> Slot | None:
+    """`_first_conflict`, in the same statement that locks the resource's row (PostgreSQL).
+
+    Bookings of one resource then wait for each other here instead of inside the exclusion
+    constraint's index, where fifty simultaneous inserts of one slot deadlock (PostgreSQL breaks
+    the cycle after a second with an error instead of a conflict). SQLite ignores the lock: its
+    write transactions are serialised anyway.
+    """
+    clashes = _clashes(resource, slots, buffer)
+    start, end = (
+        Resource.objects.select_for_update(no_key=True)
+        .filter(pk=resource.pk)
+        .values_list(Subquery(clashes.values("start")[:1]), Subquery(clashes.values("end")[:1]))
+        .get()
+    )
+    return Slot(start, end) if start is not None else None
 
 
 def booking_create(
@@ -391,7 +427,7 @@ def booking_create(
         with transaction.atomic():
             # On SQLite this transaction holds the write lock from its start (IMMEDIATE), so the
             # check below and the insert cannot interleave with another booking.
-            conflict = _first_conflict(resource, slots, buffer)
+            conflict = _lock_and_first_conflict(resource, slots, buffer)
             if conflict:
                 raise BookingConflict(conflict)
             booking = Booking.objects.create(
