@@ -12,9 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from maillage.places import vocabulary as place_vocabulary
-from maillage.places.forms import DEFAULT_RADIUS_KM, parse_point
-from maillage.places.models import Network
-from maillage.places.selectors import MAX_RADIUS_KM, geocode_town
+from maillage.places.forms import DEFAULT_RADIUS_KM, AreaForm
 
 from .forms import DATE_RANGE, local_moment
 from .models import Resource
@@ -36,7 +34,7 @@ class CodesField(forms.MultipleChoiceField):
         return [code for code in codes if code]
 
 
-class _CriteriaForm(forms.Form):
+class _CriteriaForm(AreaForm):
     """What, for how many, with what, where: everything but the time window."""
 
     kind = forms.ChoiceField(
@@ -51,31 +49,7 @@ class _CriteriaForm(forms.Form):
         choices=place_vocabulary.choices(place_vocabulary.SERVICES),
         widget=forms.CheckboxSelectMultiple,
     )
-    town = forms.CharField(label=_("Near the town"), required=False, max_length=120)
-    near = forms.CharField(label=_("Near the position"), required=False, max_length=60)
-    radius_km = forms.FloatField(label=_("Within (km)"), required=False)
-    network = forms.SlugField(label=_("Network"), required=False)
     order = forms.ChoiceField(label=_("Order"), required=False, choices=ORDERS)
-
-    def clean_near(self):
-        raw = self.cleaned_data["near"].strip()
-        return parse_point(raw) if raw else None
-
-    def clean_radius_km(self):
-        radius = self.cleaned_data["radius_km"]
-        if radius is not None and (radius != radius or not 0 < radius <= MAX_RADIUS_KM):
-            raise forms.ValidationError(
-                _("The radius must be more than 0 and at most %(max)d km."),
-                params={"max": MAX_RADIUS_KM},
-                code="radius_out_of_range",
-            )
-        return radius
-
-    def clean_network(self):
-        slug = self.cleaned_data["network"]
-        if slug and not Network.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(_("There is no network “%(slug)s”."), params={"slug": slug})
-        return slug
 
     def clean(self):
         data = super().clean()
@@ -84,20 +58,10 @@ class _CriteriaForm(forms.Form):
         # Each form reads the window its own way: the validated (start, end), or None after
         # adding its errors.
         window = self.window(data)
-        point, town_name = data.get("near"), ""
-        if point is None and data.get("town"):
-            located = geocode_town(data["town"])
-            if located is None:
-                self.add_error(
-                    "town",
-                    _(
-                        "No place of the directory is in “%(town)s”. "
-                        "Check the spelling or try a nearby town."
-                    )
-                    % {"town": data["town"]},
-                )
-                return data
-            point, town_name = located
+        located = self.located(data)
+        if located is None:
+            return data
+        point, town_name = located
         if window is None:
             return data
         data["located_town"] = town_name

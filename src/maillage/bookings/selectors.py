@@ -6,6 +6,7 @@ import math
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import (
@@ -20,7 +21,6 @@ from django.db.models import (
     Func,
     IntegerField,
     OuterRef,
-    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -198,8 +198,30 @@ def available_resources(query: AvailabilityQuery, user, *, limit: int = 50) -> l
         size = max(size, 16)
     if charm:
         # Each group is in the charm order; merged, more character first, then the group's order.
-        found.sort(key=lambda a: (-len(a.resource.character), ranks[a.resource.pk]))
-    return found[:limit]
+        found.sort(key=lambda a: (-a.resource.character_count, ranks[a.resource.pk]))
+    found = found[:limit]
+    _attach_places_and_terms([a.resource for a in found])
+    return found
+
+
+def _attach_places_and_terms(resources: list[Resource]) -> None:
+    """The places and the terms of the results, read once for all of them (two queries) rather
+    than joined to, or prefetched for, every candidate. Terms are read as codes only: the cards
+    need nothing else (Resource.codes reads `kind` and `code` of its prefetched terms)."""
+    places = Place.objects.in_bulk({resource.place_id for resource in resources})
+    terms: dict[int, list[_Term]] = defaultdict(list)
+    for resource_id, kind, code in ResourceTerm.objects.filter(resource__in=resources).values_list(
+        "resource_id", "kind", "code"
+    ):
+        terms[resource_id].append(_Term(kind, code))
+    for resource in resources:
+        resource.place = places[resource.place_id]
+        resource.prefetched_terms = terms[resource.pk]
+
+
+class _Term(NamedTuple):
+    kind: str
+    code: str
 
 
 class _Search:
@@ -229,6 +251,7 @@ class _Search:
             page = list(candidates[offset : offset + size])
             offset += len(page)
             own_hours = _own_hours([resource.pk for resource in page if resource.own_hours])
+            self.trainings.read(page)
             for resource in page:
                 if len(found) < wanted and self._bookable(resource, hours, own_hours):
                     found.append(Available(resource, getattr(resource, "distance_km", None)))
@@ -333,13 +356,7 @@ def _free_in_order(candidates: QuerySet[Resource], query: AvailabilityQuery) -> 
     if query.order == "charm":
         resources = resources.annotate(character_count=_character_count())
         order = ["-character_count", *order]
-    return (
-        resources.select_related("place")
-        .prefetch_related(
-            Prefetch("terms", queryset=ResourceTerm.objects.all(), to_attr="prefetched_terms")
-        )
-        .order_by(*order)
-    )
+    return resources.order_by(*order)
 
 
 def _places_in_area(query: AvailabilityQuery, candidates: QuerySet[Resource]) -> QuerySet[Place]:
@@ -428,14 +445,50 @@ def _character_count() -> Coalesce:
 
 
 class _TrainingCheck:
-    """holds_training, asked once per machine type, place and day."""
+    """holds_training for the many machines of a search, checked in Python: the user's
+    trainings are read once, and the networks of the places concerned once per page."""
 
     def __init__(self, user):
-        self.user = user
-        self.known: dict[tuple[str, int, dt.date], bool] = {}
+        self.user = user if user and user.is_authenticated else None
+        self.trainings: list[tuple[str, int, dt.date | None]] | None = None
+        self.networks: dict[int, set[int]] = {}  # place id: its networks
+
+    def read(self, resources: list[Resource]) -> None:
+        """Read what checking these resources needs and was not read yet."""
+        machines = [resource for resource in resources if resource.training]
+        if not machines or self.user is None:
+            return
+        if self.trainings is None:
+            self.trainings = list(
+                TrainingValidation.objects.filter(user=self.user).values_list(
+                    "machine_type", "place_id", "expires_on"
+                )
+            )
+        trained = {machine_type for machine_type, _place, _expires in self.trainings}
+        places = {place_id for _type, place_id, _expires in self.trainings} | {
+            resource.place_id for resource in machines if resource.training in trained
+        }
+        missing = places - self.networks.keys()
+        if missing:
+            self.networks |= {place_id: set() for place_id in missing}
+            for place_id, network_id in Place.networks.through.objects.filter(
+                place_id__in=missing
+            ).values_list("place_id", "network_id"):
+                self.networks[place_id].add(network_id)
 
     def holds(self, resource: Resource, on: dt.date) -> bool:
-        key = (resource.training, resource.place_id, on)
-        if key not in self.known:
-            self.known[key] = holds_training(self.user, resource, on=on)
-        return self.known[key]
+        """As holds_training: a validation for the machine type, valid on `on`, given by the
+        resource's place or by a place sharing a network with it (read() came first)."""
+        if not resource.training:
+            return True
+        if self.user is None:
+            return False
+        return any(
+            machine_type == resource.training
+            and (expires_on is None or expires_on >= on)
+            and (
+                place_id == resource.place_id
+                or not self.networks[place_id].isdisjoint(self.networks[resource.place_id])
+            )
+            for machine_type, place_id, expires_on in self.trainings
+        )

@@ -45,7 +45,59 @@ def parse_point(raw: str) -> Point:
     return Point(lat, lon)
 
 
-class DirectoryFilterForm(forms.Form):
+class AreaForm(forms.Form):
+    """Where to search: near a town of our places or a position, within a radius, in a network.
+
+    Shared by the directory's filters and the availability search, which both read the point
+    with `located(data)` in their `clean()`.
+    """
+
+    network = forms.SlugField(label=_("Network"), required=False)
+    town = forms.CharField(label=_("Near the town"), required=False, max_length=120)
+    near = forms.CharField(label=_("Near the position"), required=False, max_length=60)
+    radius_km = forms.FloatField(label=_("Within (km)"), required=False)
+
+    def clean_near(self):
+        raw = self.cleaned_data["near"].strip()
+        return parse_point(raw) if raw else None
+
+    def clean_radius_km(self):
+        radius = self.cleaned_data["radius_km"]
+        if radius is None:
+            return None
+        if radius != radius or radius <= 0 or radius > MAX_RADIUS_KM:
+            raise forms.ValidationError(
+                _("The radius must be more than 0 and at most %(max)d km."),
+                params={"max": MAX_RADIUS_KM},
+                code="radius_out_of_range",
+            )
+        return radius
+
+    def clean_network(self):
+        slug = self.cleaned_data["network"]
+        if slug and not Network.objects.filter(slug=slug).exists():
+            raise forms.ValidationError(_("There is no network “%(slug)s”."), params={"slug": slug})
+        return slug
+
+    def located(self, data: dict) -> tuple[Point | None, str] | None:
+        """The point to search around and the town's name (empty for a position), or None after
+        adding an error when the town is none of our places'."""
+        if data.get("near") is not None or not data.get("town"):
+            return data.get("near"), ""
+        located = geocode_town(data["town"])
+        if located is None:
+            self.add_error(
+                "town",
+                _(
+                    "No place of the directory is in “%(town)s”. "
+                    "Check the spelling or try a nearby town."
+                )
+                % {"town": data["town"]},
+            )
+        return located
+
+
+class DirectoryFilterForm(AreaForm):
     """Directory criteria, shared by the list page, the map, the exports and the API."""
 
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
@@ -73,10 +125,6 @@ class DirectoryFilterForm(forms.Form):
         choices=vocabulary.choices(vocabulary.ACCESSIBILITY),
         widget=forms.CheckboxSelectMultiple,
     )
-    network = forms.SlugField(label=_("Network"), required=False)
-    town = forms.CharField(label=_("Near the town"), required=False, max_length=120)
-    near = forms.CharField(label=_("Near the position"), required=False, max_length=60)
-    radius_km = forms.FloatField(label=_("Within (km)"), required=False)
     open_now = forms.BooleanField(label=_("Open now"), required=False)
     open_on = forms.DateField(
         label=_("Open on"),
@@ -88,46 +136,14 @@ class DirectoryFilterForm(forms.Form):
     )
     open_at = forms.DateTimeField(label=_("Open at"), required=False)
 
-    def clean_near(self):
-        raw = self.cleaned_data["near"].strip()
-        return parse_point(raw) if raw else None
-
-    def clean_radius_km(self):
-        radius = self.cleaned_data["radius_km"]
-        if radius is None:
-            return None
-        if radius != radius or radius <= 0 or radius > MAX_RADIUS_KM:
-            raise forms.ValidationError(
-                _("The radius must be more than 0 and at most %(max)d km."),
-                params={"max": MAX_RADIUS_KM},
-                code="radius_out_of_range",
-            )
-        return radius
-
-    def clean_network(self):
-        slug = self.cleaned_data["network"]
-        if slug and not Network.objects.filter(slug=slug).exists():
-            raise forms.ValidationError(_("There is no network “%(slug)s”."), params={"slug": slug})
-        return slug
-
     def clean(self):
         data = super().clean()
         if self.errors:
             return data
-        point, town_name = data.get("near"), ""
-        if point is None and data.get("town"):
-            located = geocode_town(data["town"])
-            if located is None:
-                self.add_error(
-                    "town",
-                    _(
-                        "No place of the directory is in “%(town)s”. "
-                        "Check the spelling or try a nearby town."
-                    )
-                    % {"town": data["town"]},
-                )
-                return data
-            point, town_name = located
+        located = self.located(data)
+        if located is None:
+            return data
+        point, town_name = located
         open_at = data.get("open_at")
         if open_at is not None and timezone.is_naive(open_at):
             open_at = timezone.make_aware(open_at)
