@@ -17,23 +17,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from maillage.accounts.models import User
-from maillage.core.api import ApiError, BearerToken, ErrorOut, page_params
+from maillage.core.api import ERRORS, ApiError, BearerToken, page_params
 from maillage.core.ratelimit import hit, parse_rate
 
 from . import permissions, services
 from .models import Booking, Occurrence, Resource, WaitlistEntry
 
 router = Router(tags=["bookings"])
-# 409 and 503 also come from core.failures (a lock held too long, the database unreachable).
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    429: ErrorOut,
-    503: ErrorOut,
-}
 # The largest id a database column holds: a larger number names nothing (and would overflow).
 MAX_ID = 2**63 - 1
 TIME_EXAMPLE = "2027-03-04T14:00:00+01:00"

@@ -10,9 +10,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from maillage.core.api import (
+    ERRORS,
     ApiError,
     BearerToken,
-    ErrorOut,
     OptionalBearer,
     form_errors,
     is_slug,
@@ -26,16 +26,6 @@ from .manage_forms import ResourceForm, clean_intervals
 from .models import Resource
 
 router = Router(tags=["bookings"])
-# 409 and 503 come from core.failures (a lock held too long, the database unreachable).
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    429: ErrorOut,
-    503: ErrorOut,
-}
 
 KINDS = ", ".join(Resource.Kind.values)
 

@@ -23,6 +23,19 @@ class ErrorOut(Schema):
     details: dict = {}
 
 
+# The error answers an operation may give; 409 and 503 also come from core.failures (a lock
+# held too long, the database unreachable).
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    429: ErrorOut,
+    503: ErrorOut,
+}
+
+
 class ApiError(Exception):
     """An error answered as {"message", "details"} with its HTTP status."""
 

@@ -7,9 +7,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from maillage.core.api import (
+    ERRORS,
     ApiError,
     BearerToken,
-    ErrorOut,
     OptionalBearer,
     invalid,
     is_slug,
@@ -22,16 +22,6 @@ from .forms import DirectoryFilterForm, PlaceForm, ProposalForm
 from .models import Network, Place
 
 router = Router(tags=["places"])
-# 409 and 503 come from core.failures (a lock held too long, the database unreachable).
-ERRORS = {
-    400: ErrorOut,
-    401: ErrorOut,
-    403: ErrorOut,
-    404: ErrorOut,
-    409: ErrorOut,
-    429: ErrorOut,
-    503: ErrorOut,
-}
 
 
 class PlaceOut(Schema):
