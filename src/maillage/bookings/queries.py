@@ -16,7 +16,7 @@ from django.urls import reverse
 from maillage.places.hours import intervals_on
 from maillage.places.models import Place
 
-from . import permissions, selectors, services
+from . import permissions, services
 from .models import Booking, CalendarFeed, Occurrence, Resource, WaitlistEntry
 
 DEFAULT_HOURS = (8, 20)  # the window drawn for a day when nothing says which hours matter
@@ -65,17 +65,18 @@ def place_resources(place: Place, user) -> list[Resource]:
     return resources
 
 
-def booking_obstacle(resource: Resource, user, *, on: dt.date) -> str:
+def booking_obstacle(resource: Resource, user, *, is_staff: bool, trained: bool) -> str:
     """Why this user cannot book the resource from its page: "login", "members" (members of the
     place only), "training" (a machine they are not trained on), or "" when nothing stands in
-    the way. The place's staff are never stopped: they also book on behalf of members."""
+    the way. The place's staff are never stopped: they also book on behalf of members.
+    `is_staff` and `trained` are asked once by the view, which shows them too."""
     if not (user and user.is_authenticated):
         return "login"
-    if permissions.is_place_staff(user, resource.place):
+    if is_staff:
         return ""
     if not permissions.bookable_resources(user).filter(pk=resource.pk).exists():
         return "members"
-    if not selectors.holds_training(user, resource, on=on):
+    if not trained:
         return "training"
     return ""
 

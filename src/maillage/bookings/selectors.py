@@ -33,15 +33,10 @@ from django.utils import timezone
 from maillage.accounts.models import PlaceRole, User
 from maillage.places.hours import HoursRule, SeasonRule
 from maillage.places.models import OpeningHours, Place, Season
-from maillage.places.selectors import Point, _GreatCircleKm, place_hours, with_distance
+from maillage.places.selectors import Point, _GreatCircleKm, with_distance
 
 from . import permissions, services
 from .models import Occurrence, Resource, ResourceHours, ResourceTerm, TrainingValidation
-
-
-def place_rules(place: Place) -> tuple[list[HoursRule], list[SeasonRule]]:
-    """The opening hours and seasons of a place as rules (uses prefetched rows when present)."""
-    return place_hours(place)
 
 
 def bookable_hours_rows(resource: Resource) -> list[tuple]:

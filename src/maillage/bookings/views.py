@@ -52,6 +52,8 @@ def resource_detail(request, pk):
     now = timezone.now()
     today = now.astimezone(_zone(resource)).date()
     weekly = queries.weekly_hours(resource)
+    is_staff = permissions.is_place_staff(request.user, resource.place)
+    trained = selectors.holds_training(request.user, resource, on=today)
     context = {
         "resource": resource,
         "place": resource.place,
@@ -61,9 +63,11 @@ def resource_detail(request, pk):
         "weekly_hours_given": any(spans for _day, spans in weekly),
         "own_hours": bool(resource.hours.all()),
         "week": queries.resource_week(resource, request.user, now=now),
-        "obstacle": queries.booking_obstacle(resource, request.user, on=today),
-        "holds_training": selectors.holds_training(request.user, resource, on=today),
-        "is_staff": permissions.is_place_staff(request.user, resource.place),
+        "obstacle": queries.booking_obstacle(
+            resource, request.user, is_staff=is_staff, trained=trained
+        ),
+        "holds_training": trained,
+        "is_staff": is_staff,
         "feed_url": request.build_absolute_uri(reverse("bookings:resource_feed", args=[pk])),
     }
     return render(request, "bookings/resource.html", context)
@@ -92,12 +96,15 @@ def book(request, pk):
         if response is not None:
             return response
     today = timezone.now().astimezone(zone).date()
+    trained = selectors.holds_training(request.user, resource, on=today)
     context = {
         "resource": resource,
         "place": resource.place,
         "form": form,
-        "obstacle": queries.booking_obstacle(resource, request.user, on=today),
-        "holds_training": selectors.holds_training(request.user, resource, on=today),
+        "obstacle": queries.booking_obstacle(
+            resource, request.user, is_staff=staff, trained=trained
+        ),
+        "holds_training": trained,
         "is_staff": staff,
     }
     return render(
