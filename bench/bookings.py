@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--http", type=int, default=3000, help="bookings over HTTP")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP connections")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
     parser.add_argument("--race-threads", type=int, default=50)
     parser.add_argument("--race-rounds", type=int, default=20)
     parser.add_argument("--queries", type=int, default=500, help="timed availability searches")
@@ -494,7 +494,7 @@ class Server:
                 "MAILLAGE_MFA_REQUIRED": "0",
                 "MAILLAGE_DEBUG": "0",
                 # The benchmark books thousands of slots a minute from a few accounts.
-                "MAILLAGE_RATE_BOOKINGS_PER_USER": "1000000/1m",
+                "MAILLAGE_RATE_BOOKINGS_PER_ACCOUNT": "1000000/1m",
             }
         )
         if self.redis:

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import dataset
 
 SOURCE = "bench-national"  # Place.source of every generated place
-VERSION = 1  # bump when the generator changes: the next run rebuilds the data
+VERSION = 2  # bump when the generator changes: the next run rebuilds the data
 ZONE = "Europe/Paris"
 # Mainland France and Corsica; the census also holds overseas places, left out here.
 MAINLAND = {"lat": (41.3, 51.1), "lon": (-4.8, 9.6)}
@@ -120,6 +120,33 @@ class ResourceSpec:
     requires_approval: bool
     own_hours: int | None  # index in OWN_HOURS
     training: str
+
+
+def _copy_hours_rules(place_model, resource_model) -> None:
+    """Fill the copies of the hours kept on places and resources (Place.hours_rules,
+    Resource.hours_rules), as the services do when hours are written."""
+    from maillage.bookings.models import ResourceHours
+    from maillage.bookings.selectors import hours_rules_by_resource
+    from maillage.places.selectors import hours_rules_by_place
+
+    place_ids = list(place_model.objects.values_list("id", flat=True))
+    place_model.objects.bulk_update(
+        [
+            place_model(id=pk, hours_rules=rules)
+            for pk, rules in hours_rules_by_place(place_ids).items()
+        ],
+        ["hours_rules"],
+        batch_size=500,
+    )
+    resource_ids = set(ResourceHours.objects.values_list("resource_id", flat=True))
+    resource_model.objects.bulk_update(
+        [
+            resource_model(id=pk, hours_rules=rules)
+            for pk, rules in hours_rules_by_resource(resource_ids).items()
+        ],
+        ["hours_rules"],
+        batch_size=500,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -839,6 +866,7 @@ def generate(spec: Spec, log=print) -> dict:
         )
         for model, fields, rows in tables:
             counts[model._meta.db_table] = Copier(model, fields, now).write(cursor, rows)
+        _copy_hours_rules(Place, Resource)
         step("places, resources and people copied")
         pairs = list(
             _bookings(

@@ -1,6 +1,7 @@
 """Booking creation: the resource's rules, conflicts with buffers, series, and races."""
 
 import datetime as dt
+import re
 import threading
 import zoneinfo
 
@@ -10,8 +11,11 @@ from django.db import IntegrityError, connection, connections, transaction
 from django.utils import timezone, translation
 
 from maillage.accounts.models import PlaceRole
-from maillage.bookings.models import Occurrence, Resource
+from maillage.bookings import services
+from maillage.bookings.models import Booking, Occurrence, Resource, ResourceHours
 from maillage.bookings.services import BookingConflict, booking_cancel, booking_create
+from maillage.places.models import Season
+from maillage.places.services import place_week_hours_set, season_save
 from tests.factories import OpeningHoursFactory, PlaceFactory, UserFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -221,6 +225,129 @@ class TestConflicts:
                 end=start + dt.timedelta(hours=1),
                 rrule="FREQ=DAILY",
             )
+
+
+@pytest.mark.django_db
+class TestNewBooking:
+    def test_its_slots_come_back_with_their_ids(self):
+        resource = make_resource()
+        start = next_weekday(2, 9)
+        booking = booking_create(
+            resource=resource,
+            booker=UserFactory(),
+            start=start,
+            end=start + dt.timedelta(hours=1),
+            rrule="FREQ=WEEKLY;COUNT=3",
+        )
+        given = [(o.pk, o.booking_id, o.start, o.status) for o in booking.new_occurrences]
+        stored = list(
+            Occurrence.objects.order_by("start").values_list("pk", "booking_id", "start", "status")
+        )
+        assert given == stored
+        assert [row[2] for row in stored] == [start + dt.timedelta(weeks=n) for n in range(3)]
+
+    def test_the_hold_statement_names_every_column_of_a_slot(self):
+        table = connection.ops.quote_name(Occurrence._meta.db_table)
+        columns = re.search(rf"INSERT INTO {table}\s*\(([^)]*)\)", services._hold_sql()).group(1)
+        named = {column.strip().strip('"') for column in columns.split(",")}
+        assert named == {f.column for f in Occurrence._meta.concrete_fields if not f.primary_key}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_any_transaction_a_booking_and_a_conflict_write_all_or_nothing():
+    """On PostgreSQL a plain booking outside a transaction is one statement (no BEGIN/COMMIT)."""
+    resource = make_resource()
+    start = next_weekday(3, 14)
+    assert not connection.in_atomic_block
+    first = booking_create(
+        resource=resource, booker=UserFactory(), start=start, end=start + dt.timedelta(hours=2)
+    )
+    with pytest.raises(BookingConflict) as caught:
+        booking_create(
+            resource=resource,
+            booker=UserFactory(),
+            start=start + dt.timedelta(hours=1),
+            end=start + dt.timedelta(hours=3),
+            rrule="FREQ=WEEKLY;COUNT=2",
+        )
+
+    assert caught.value.slot.start == start
+    assert list(Occurrence.objects.values_list("booking_id", flat=True)) == [first.pk]
+    assert Booking.objects.count() == 1
+
+
+@pytest.mark.django_db
+class TestRulesFollowHourChanges:
+    """Bookings read the copies of the hours kept on the place's and the resource's rows: every
+    way of writing hours or seasons must rewrite them, or bookings would follow old hours."""
+
+    def book(self, resource, start, hours=1):
+        return booking_create(
+            resource=Resource.objects.select_related("place").get(pk=resource.pk),
+            booker=UserFactory(),
+            start=start,
+            end=start + dt.timedelta(hours=hours),
+        )
+
+    def test_new_place_hours_apply_at_once(self):
+        place = PlaceFactory()
+        OpeningHoursFactory(place=place, weekday=3, opens=dt.time(9), closes=dt.time(18))
+        resource = make_resource(place=place)
+        self.book(resource, next_weekday(3, 14))
+
+        place_week_hours_set(place=place, intervals=[(3, dt.time(9), dt.time(12))])
+
+        with pytest.raises(ValidationError, match="whole slot"):
+            self.book(resource, next_weekday(3, 14, weeks=2))
+        self.book(resource, next_weekday(3, 10, weeks=2))
+
+    def test_a_new_closed_season_applies_at_once(self):
+        place = PlaceFactory()
+        OpeningHoursFactory(place=place, weekday=3, opens=dt.time(9), closes=dt.time(18))
+        resource = make_resource(place=place)
+        self.book(resource, next_weekday(3, 14))
+        day = next_weekday(3, 14, weeks=2)
+
+        season_save(
+            place=place,
+            season=None,
+            name="Travaux",
+            start_date=day.date(),
+            end_date=day.date(),
+            yearly=False,
+            closed=True,
+        )
+
+        with pytest.raises(ValidationError, match="whole slot"):
+            self.book(resource, day)
+        Season.objects.get(place=place).delete()
+        self.book(resource, day)
+
+    def test_own_hours_written_by_the_service_or_the_admin_apply_at_once(self):
+        resource = make_resource()
+        self.book(resource, next_weekday(3, 14))
+
+        services.resource_hours_set(
+            resource=resource, intervals=[(3, dt.time(8), dt.time(12))], author=None
+        )
+        with pytest.raises(ValidationError, match="whole slot"):
+            self.book(resource, next_weekday(3, 14, weeks=2))
+
+        ResourceHours.objects.create(
+            resource=resource, weekday=3, opens=dt.time(13), closes=dt.time(18)
+        )
+        self.book(resource, next_weekday(3, 14, weeks=3))
+
+    def test_hours_removed_row_by_row_apply_at_once(self):
+        place = PlaceFactory()
+        hours = OpeningHoursFactory(place=place, weekday=3, opens=dt.time(9), closes=dt.time(12))
+        resource = make_resource(place=place)
+        with pytest.raises(ValidationError, match="whole slot"):
+            self.book(resource, next_weekday(3, 20))
+
+        hours.delete()  # a place without hours may be booked at any time
+
+        self.book(resource, next_weekday(3, 20))
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """Opening hours and seasons: property tests on the pure functions of maillage.places.hours."""
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,8 @@ from maillage.places.hours import (
     intervals_on,
     is_open_at,
     next_change,
+    rules_from_json,
+    rules_to_json,
     season_on,
 )
 
@@ -217,6 +220,17 @@ def season_rules(draw):
             end = start + dt.timedelta(days=draw(st.integers(0, 500)))
         seasons.append(SeasonRule(key, start, end, yearly=yearly, closed=draw(st.booleans())))
     return seasons
+
+
+@given(rules=hours_rules(season_keys=(None, 0, 1, 2)), seasons=season_rules())
+def test_rules_survive_their_json_copy(rules, seasons):
+    copy = json.loads(json.dumps(rules_to_json(rules, seasons)))
+
+    assert rules_from_json(copy) == (tuple(rules), tuple(seasons))
+
+
+def test_no_copy_is_no_hours_and_no_seasons():
+    assert rules_from_json({}) == ((), ())
 
 
 @given(seasons=season_rules(), day=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)))

@@ -401,6 +401,21 @@ def test_one_ipv6_client_is_counted_per_64_network():
     assert (first.allowed, same_network.allowed, other_network.allowed) == (True, False, True)
 
 
+def test_a_counter_lives_one_window_and_peek_reads_what_hit_counted():
+    for _ in range(3):
+        hit("window", "198.51.100.7", limit=2, window_seconds=90)
+
+    assert not ratelimit.peek("window", "198.51.100.7", limit=2, window_seconds=90).allowed
+    assert ratelimit.peek("window", "198.51.100.7", limit=3, window_seconds=90).allowed
+    key, _seconds_left = ratelimit._key("window", "198.51.100.7", 90)
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(write=False)
+        assert 0 < client.ttl(backend.make_key(key)) <= 90
+    else:
+        assert backend._expire_info[backend.make_key(key)] <= time.time() + 90
+
+
 def test_rates_read_like_allauths():
     assert parse_rate("5/30m") == (5, 1800)
     assert parse_rate("20/1h") == (20, 3600)

@@ -163,7 +163,10 @@ def _count_attempt(request, scope: str) -> None:
 def _resource(user: User, resource_id: int) -> Resource:
     """The resource, when the caller may know of it: it belongs to a published place, or to a
     place where the caller is staff. Whether it may be booked is the service's business."""
-    resource = Resource.objects.select_related("place").filter(pk=resource_id).first()
+    try:
+        resource = Resource.objects.select_related("place").get(pk=resource_id)
+    except Resource.DoesNotExist:
+        resource = None
     if resource is None or not (
         resource.place.is_published or permissions.is_place_staff(user, resource.place)
     ):
@@ -197,9 +200,10 @@ def _visible_booking(user: User, booking_id: int) -> Booking:
     return booking
 
 
-def _booking_out(booking: Booking) -> dict:
+def _booking_out(booking: Booking, slots: list[Occurrence] | None = None) -> dict:
     zone = zoneinfo.ZoneInfo(booking.resource.place.time_zone)
-    slots = list(booking.occurrences.all())
+    if slots is None:
+        slots = list(booking.occurrences.all())
     now = timezone.now()
     upcoming = [slot for slot in slots if slot.end > now]
     return {
@@ -280,8 +284,8 @@ def create_booking(request, payload: BookingIn):
         raise _taken(conflict, resource) from None
     except OverflowError:  # a series reaching past the year 9999
         raise _out_of_range("rrule") from None
-    # The booking comes back with its resource, place and people: only its slots are read.
-    return Status(201, _booking_out(booking))
+    # The booking comes back with its resource, place, people and slots: nothing is read again.
+    return Status(201, _booking_out(booking, booking.new_occurrences))
 
 
 @router.get(

@@ -55,6 +55,9 @@ class Resource(TimeStampedModel):
     price_info = models.CharField(_("price information"), max_length=200, blank=True)
     photo = models.ImageField(_("photo"), upload_to="bookings/resources/%Y/", blank=True)
     is_active = models.BooleanField(_("bookable"), default=True)
+    # A copy of the resource's own hours (places.hours.rules_to_json), rewritten whenever they
+    # change: see Place.hours_rules.
+    hours_rules = models.JSONField(default=dict, editable=False)
 
     class Meta:
         verbose_name = _("resource")

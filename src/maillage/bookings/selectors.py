@@ -10,90 +10,41 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.db.models import (
-    BooleanField,
-    CharField,
     Count,
-    DateField,
     DateTimeField,
     DurationField,
     Exists,
     F,
     Func,
-    IntegerField,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
-    TimeField,
     Value,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
-from maillage.places.hours import HoursRule, SeasonRule
-from maillage.places.models import OpeningHours, Place, Season
+from maillage.places.hours import HoursRule, SeasonRule, rules_from_json, rules_to_json
+from maillage.places.models import OpeningHours, Place
 from maillage.places.selectors import Point, _GreatCircleKm, with_distance
 
 from . import permissions, services
 from .models import Occurrence, Resource, ResourceHours, ResourceTerm, TrainingValidation
 
 
-def bookable_hours_rows(resource: Resource) -> list[tuple]:
-    """The place's weekly hours and seasons and the resource's own hours, in one query (booking
-    creation reads them each time: three round trips were a third of its cost).
-
-    Rows are (source, season id, weekday, opens, closes, start date, end date, yearly, closed),
-    source being "place", "season" or "resource".
-    """
-    no_date, no_time = Value(None, DateField()), Value(None, TimeField())
-    no_flag = Value(False, BooleanField())
-    place_hours_rows = (
-        OpeningHours.objects.filter(place_id=resource.place_id)
-        .order_by()
-        .values_list(
-            Value("place", CharField()),
-            "season_id",
-            "weekday",
-            "opens",
-            "closes",
-            no_date,
-            no_date,
-            no_flag,
-            no_flag,
-        )
-    )
-    season_rows = (
-        Season.objects.filter(place_id=resource.place_id)
-        .order_by()
-        .values_list(
-            Value("season", CharField()),
-            "id",
-            Value(None, IntegerField()),
-            no_time,
-            no_time,
-            "start_date",
-            "end_date",
-            "yearly",
-            "closed",
-        )
-    )
-    own_rows = (
-        ResourceHours.objects.filter(resource_id=resource.pk)
-        .order_by()
-        .values_list(
-            Value("resource", CharField()),
-            Value(None, IntegerField()),
-            "weekday",
-            "opens",
-            "closes",
-            no_date,
-            no_date,
-            no_flag,
-            no_flag,
-        )
-    )
-    return list(place_hours_rows.union(season_rows, own_rows, all=True))
+def hours_rules_by_resource(resource_ids, *, hours_model=ResourceHours) -> dict[int, dict]:
+    """Resource.hours_rules as it should be for each of `resource_ids`, read from its own hours
+    (the model is a parameter so that a migration can pass its historical one)."""
+    rules: dict[int, list[HoursRule]] = defaultdict(list)
+    for resource_id, weekday, opens, closes in (
+        hours_model.objects.filter(resource_id__in=resource_ids)
+        .order_by("weekday", "opens")
+        .values_list("resource_id", "weekday", "opens", "closes")
+    ):
+        rules[resource_id].append(HoursRule(None, weekday, opens, closes))
+    return {resource_id: rules_to_json(rules[resource_id]) for resource_id in resource_ids}
 
 
 def place_managers(place: Place) -> QuerySet[User]:
@@ -245,30 +196,28 @@ class _Search:
             size = wanted - len(found) + 10
             page = list(candidates[offset : offset + size])
             offset += len(page)
-            own_hours = _own_hours([resource.pk for resource in page if resource.own_hours])
             self.trainings.read(page)
             for resource in page:
-                if len(found) < wanted and self._bookable(resource, hours, own_hours):
+                if len(found) < wanted and self._bookable(resource, hours):
                     found.append(Available(resource, getattr(resource, "distance_km", None)))
             if len(page) < size:
                 break
         return found, offset, len(hours.open)
 
-    def _bookable(self, resource: Resource, hours: "_PlaceHours", own_hours: dict) -> bool:
+    def _bookable(self, resource: Resource, hours: "_PlaceHours") -> bool:
         """What SQL did not check: a resource's own hours (its place's closed seasons still
         close it), and the machine's training on the window's local date."""
         zone = hours.zones[resource.place_id]
         if resource.own_hours:
+            own_hours, _none = rules_from_json(resource.hours_rules)
             closed = [season for season in hours.seasons[resource.place_id] if season.closed]
-            if not services.within_bookable_hours(
-                self.window, zone, own_hours[resource.pk], closed
-            ):
+            if not services.within_bookable_hours(self.window, zone, own_hours, closed):
                 return False
         return self.trainings.holds(resource, self.query.start.astimezone(zone).date())
 
 
 class _PlaceHours:
-    """The hours and seasons of a group of places (two queries), and which of the places are
+    """The hours and seasons of a group of places (one query), and which of the places are
     open for the whole window: `usable` where the window exists on the place's clock (a time
     skipped when the clocks go forward does not), `open` where the place's hours and seasons
     also hold it (or it has no hours at all), as a booking checks (services.bookable_rules and
@@ -276,16 +225,10 @@ class _PlaceHours:
 
     def __init__(self, places: list[tuple[int, str]], window: "services.Slot"):
         ids = [pk for pk, _zone in places]
-        self.rules: dict[int, list[HoursRule]] = defaultdict(list)
-        for place_id, *rule in OpeningHours.objects.filter(place_id__in=ids).values_list(
-            "place_id", "season_id", "weekday", "opens", "closes"
-        ):
-            self.rules[place_id].append(HoursRule(*rule))
-        self.seasons: dict[int, list[SeasonRule]] = defaultdict(list)
-        for place_id, *season in Season.objects.filter(place_id__in=ids).values_list(
-            "place_id", "id", "start_date", "end_date", "yearly", "closed"
-        ):
-            self.seasons[place_id].append(SeasonRule(*season))
+        self.rules: dict[int, tuple[HoursRule, ...]] = {}
+        self.seasons: dict[int, tuple[SeasonRule, ...]] = {}
+        for place_id, rules in Place.objects.filter(pk__in=ids).values_list("pk", "hours_rules"):
+            self.rules[place_id], self.seasons[place_id] = rules_from_json(rules)
         self.zones = {pk: zoneinfo.ZoneInfo(zone) for pk, zone in places}
         exists = {
             zone: all(
@@ -301,17 +244,6 @@ class _PlaceHours:
                 window, self.zones[pk], self.rules[pk], self.seasons[pk]
             )
         ]
-
-
-def _own_hours(resource_ids: list[int]) -> dict[int, list[HoursRule]]:
-    """The bookable hours of these resources (those that have hours of their own)."""
-    rules: dict[int, list[HoursRule]] = defaultdict(list)
-    if resource_ids:
-        for resource_id, *rule in ResourceHours.objects.filter(
-            resource_id__in=resource_ids
-        ).values_list("resource_id", "weekday", "opens", "closes"):
-            rules[resource_id].append(HoursRule(None, *rule))
-    return rules
 
 
 def _candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Resource]:

@@ -6,6 +6,7 @@ recompute a digest from a guessed address without the key. django-allauth's own 
 hashed the same way (see `maillage.accounts.ratelimit`).
 """
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -13,8 +14,10 @@ import re
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 # Like django-allauth: one IPv6 client usually holds a whole /64, so it is counted as one.
 IPV6_PREFIX = 64
@@ -70,13 +73,32 @@ def _key(scope: str, identity: str, window_seconds: int) -> tuple[str, int]:
 def hit(scope: str, identity: str, *, limit: int, window_seconds: int) -> RateLimitResult:
     """Count one attempt of `identity` in `scope`; refuse once `limit` is passed in the window."""
     key, retry_after = _key(scope, identity, window_seconds)
-    cache.add(key, 0, timeout=window_seconds)
-    try:
-        count = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=window_seconds)
-        count = 1
+    count = _increment(key, window_seconds)
     return RateLimitResult(allowed=count <= limit, retry_after=retry_after)
+
+
+def _increment(key: str, window_seconds: int) -> int:
+    """Add one to a counter that lives `window_seconds`; with Redis in one round trip (the cache
+    API takes three: add, then incr's existence check and increment)."""
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full_key = backend.make_key(key)
+        pipe = _redis_client(settings.CACHES["default"]["LOCATION"]).pipeline(transaction=False)
+        pipe.incr(full_key)
+        pipe.expire(full_key, window_seconds, nx=True)
+        count, _expiry_set = pipe.execute()
+        return count
+    backend.add(key, 0, timeout=window_seconds)
+    try:
+        return backend.incr(key)
+    except ValueError:
+        backend.set(key, 1, timeout=window_seconds)
+        return 1
+
+
+@functools.cache
+def _redis_client(location: str) -> redis.Redis:
+    return redis.Redis.from_url(location)
 
 
 def peek(scope: str, identity: str, *, limit: int, window_seconds: int) -> RateLimitResult:

@@ -49,6 +49,45 @@ class HoursRule:
     closes: dt.time
 
 
+def rules_to_json(hours: Iterable[HoursRule], seasons: Iterable[SeasonRule] = ()) -> dict:
+    """Hours and seasons as JSON: the copy kept on a place's or a resource's row, so that
+    booking a slot needs no query for them."""
+    return {
+        "hours": [
+            [rule.season_key, rule.weekday, rule.opens.isoformat(), rule.closes.isoformat()]
+            for rule in hours
+        ],
+        "seasons": [
+            [
+                season.key,
+                season.start.isoformat(),
+                season.end.isoformat(),
+                season.yearly,
+                season.closed,
+            ]
+            for season in seasons
+        ],
+    }
+
+
+def rules_from_json(data: dict) -> tuple[tuple[HoursRule, ...], tuple[SeasonRule, ...]]:
+    """The inverse of `rules_to_json`; an empty dict is no hours and no seasons."""
+    return (
+        tuple(
+            HoursRule(
+                season_key, weekday, dt.time.fromisoformat(opens), dt.time.fromisoformat(closes)
+            )
+            for season_key, weekday, opens, closes in data.get("hours", ())
+        ),
+        tuple(
+            SeasonRule(
+                key, dt.date.fromisoformat(start), dt.date.fromisoformat(end), yearly, closed
+            )
+            for key, start, end, yearly, closed in data.get("seasons", ())
+        ),
+    )
+
+
 def season_on(seasons: Iterable[SeasonRule], day: dt.date) -> SeasonRule | None:
     """The season that governs `day`: when seasons overlap, the shortest (most specific) wins."""
     matching = [season for season in seasons if season.covers(day)]

@@ -70,6 +70,10 @@ class Place(TimeStampedModel):
     # Folded copies (see core.text.fold) that make search accent- and case-insensitive.
     town_key = models.CharField(max_length=120, blank=True, db_index=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)
+    # A copy of the weekly hours and seasons (hours.rules_to_json), rewritten whenever they
+    # change (services and signals): booking a slot reads it with the place instead of querying
+    # the rows it comes from.
+    hours_rules = models.JSONField(default=dict, editable=False)
 
     class Meta:
         verbose_name = _("place")

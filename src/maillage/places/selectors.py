@@ -282,3 +282,28 @@ def town_suggestions(prefix: str, *, limit: int = 10) -> list[dict]:
 
 def networks() -> QuerySet[Network]:
     return Network.objects.annotate(place_count=Count("places")).order_by("name")
+
+
+def hours_rules_by_place(
+    place_ids, *, hours_model=OpeningHours, season_model=Season
+) -> dict[int, dict]:
+    """Place.hours_rules as it should be for each of `place_ids`, read from the hours and season
+    rows (the models are parameters so that a migration can pass its historical ones)."""
+    rules: dict[int, list[hours_logic.HoursRule]] = defaultdict(list)
+    seasons: dict[int, list[hours_logic.SeasonRule]] = defaultdict(list)
+    for place_id, season_id, weekday, opens, closes in (
+        hours_model.objects.filter(place_id__in=place_ids)
+        .order_by("season_id", "weekday", "opens")
+        .values_list("place_id", "season_id", "weekday", "opens", "closes")
+    ):
+        rules[place_id].append(hours_logic.HoursRule(season_id, weekday, opens, closes))
+    for season in (
+        season_model.objects.filter(place_id__in=place_ids)
+        .order_by("start_date", "id")
+        .values("id", "place_id", "start_date", "end_date", "yearly", "closed")
+    ):
+        seasons[season["place_id"]].append(_season_rule(season))
+    return {
+        place_id: hours_logic.rules_to_json(rules[place_id], seasons[place_id])
+        for place_id in place_ids
+    }

@@ -19,6 +19,7 @@ from maillage.core.audit import audit_record
 from maillage.core.tasks import send_email
 from maillage.core.text import fold
 
+from . import selectors
 from .models import Network, OpeningHours, Place, PlaceProposal, PlaceRevision, PlaceTerm, Season
 
 # Plain fields a manager, a proposal or an import may set.
@@ -202,6 +203,18 @@ def place_update(
     return _apply(place, data, author=author, source=source, networks=networks, proposal=proposal)
 
 
+def place_hours_rules_refresh(*places: Place | int) -> None:
+    """Rewrite Place.hours_rules from the hours and season rows (after any change to them), in
+    the database and on the given Place objects."""
+    ids = [place if isinstance(place, int) else place.pk for place in places]
+    rules = selectors.hours_rules_by_place(ids)
+    for place in places:
+        if isinstance(place, Place):
+            place.hours_rules = rules[place.pk]
+    for place_id, place_rules in rules.items():
+        Place.objects.filter(pk=place_id).update(hours_rules=place_rules)
+
+
 @transaction.atomic
 def place_week_hours_set(
     *,
@@ -238,6 +251,7 @@ def place_week_hours_set(
             for w, o, c in intervals
         ]
     )
+    place_hours_rules_refresh(place)  # bulk_create sends no post_save signal
     label = f"hours:{season.name}" if season else "hours"
     record_revision(
         place=place, author=author, source=PlaceRevision.Source.EDIT, changes={label: [old, new]}
