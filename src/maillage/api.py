@@ -1,5 +1,6 @@
 """The public JSON API, /api/v1/ (PRODUCT.md §5). Each app contributes its router."""
 
+from maillage.agenda.api import router as agenda_router
 from maillage.bookings.api import router as bookings_router
 from maillage.bookings.api_availability import router as availability_router
 from maillage.bookings.api_resources import router as resources_router
@@ -18,3 +19,4 @@ api.add_router("", places_router)
 api.add_router("", availability_router)
 api.add_router("", resources_router)
 api.add_router("", bookings_router)
+api.add_router("", agenda_router)

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "maillage.accounts",
     "maillage.places",
     "maillage.bookings",
+    "maillage.agenda",
 ]
 
 MIDDLEWARE = [
@@ -311,6 +312,8 @@ ALLAUTH_TRUSTED_PROXY_COUNT = 1 if env.TRUST_PROXY else 0
 MAILLAGE_API_TOKEN_FAILURES_PER_IP = env.RATE_API_TOKEN_FAILURES_PER_IP
 # API booking and waiting-list requests per account (bookings/api.py).
 MAILLAGE_BOOKINGS_PER_ACCOUNT = env.RATE_BOOKINGS_PER_ACCOUNT
+# Event registrations and newsletter subscriptions per IP (agenda pages and API).
+MAILLAGE_REGISTRATIONS_PER_IP = env.RATE_REGISTRATIONS_PER_IP
 
 LOGGING = {
     "version": 1,

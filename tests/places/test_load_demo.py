@@ -7,9 +7,10 @@ import io
 import pytest
 from allauth.account.models import EmailAddress
 from django.core.management import call_command
-from django.utils import translation
+from django.utils import timezone, translation
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
+from maillage.agenda.models import Event
 from maillage.bookings.models import Resource, ResourceTerm
 from maillage.places import selectors, services
 from maillage.places.models import Network, OpeningHours, Place, PlaceRevision, PlaceTerm, Season
@@ -131,3 +132,22 @@ def test_the_demo_places_have_bookable_resources_and_a_member_to_book_them():
 
     edited.refresh_from_db()
     assert edited.capacity == 20
+
+
+@pytest.mark.django_db
+def test_the_demo_agenda_has_coming_events_and_a_waiting_list_once():
+    output = load_demo()
+    coming = Event.objects.filter(start__gt=timezone.now(), status="published")
+    assert "Events added to the agenda: 14." in output
+    assert coming.filter(network__slug="solozere").count() == 1
+    assert coming.filter(place__networks__slug="solozere").count() == 13
+    workshop = Event.objects.get(audience="youth")
+    assert list(workshop.registrations.values_list("status", flat=True)) == [
+        "confirmed",
+        "confirmed",
+        "waitlisted",
+    ]
+    assert (workshop.confirmed_count, workshop.waitlisted_count) == (2, 1)
+
+    assert "agenda" not in load_demo()
+    assert Event.objects.count() == 14

@@ -90,6 +90,12 @@ API_MANAGE = {
     "manager_b": 404,
     "coordinator": 200,
 }
+# Running A's events: its managers and staff (the place's team), and N's coordinator.
+EVENTS_MANAGE = {**MANAGE, "staff_a": 200}
+# Network N's own events: its coordinators.
+COORDINATE = {**everyone(404), "anonymous": LOGIN, "coordinator": 200}
+# The API's writes on A's events: as API_MANAGE, staff included.
+API_EVENTS_MANAGE = {**API_MANAGE, "staff_a": 200}
 # member_a's booking in place A: its booker and the place's staff (managers, staff,
 # coordinators); anybody else is answered as if it did not exist.
 PLACE_STAFF_OR_BOOKER = {
@@ -375,6 +381,98 @@ MATRIX: dict[str, Entry] = {
         "/api/v1/waitlist/{waitlist}",
         {**everyone(404), "anonymous": 401, "member_a": 204},
         method="DELETE",
+    ),
+    # ---- Agenda pages (maillage.agenda.urls) ----
+    # The network agenda, an event's page, feeds, the widget and the newsletter: public.
+    "agenda:index": Entry("/agenda/", PUBLIC),
+    "agenda:event": Entry("/agenda/events/{event}-atelier/", PUBLIC),
+    "agenda:feed_ics": Entry("/agenda/feed.ics?place={place}", PUBLIC),
+    "agenda:feed_rss": Entry("/agenda/feed.rss?place={place}", PUBLIC),
+    "agenda:widget": Entry("/agenda/widget/?place={place}", PUBLIC),
+    "agenda:newsletter": Entry("/agenda/newsletter/", PUBLIC),
+    "agenda:digest": Entry("/agenda/newsletter/digest/?place={place}", PUBLIC),
+    # Registering: anyone, with an account or with a name and an email.
+    "agenda:register": Entry(
+        "/agenda/events/{event}/register/",
+        everyone(ALLOWED),
+        method="POST",
+        data={"name": "Marie-Louise", "email": "marie-louise@example.org"},
+    ),
+    # A registration's page and a subscription's links: whoever holds the secret of the email.
+    "agenda:registration": Entry("/agenda/registrations/{registration_secret}/", PUBLIC),
+    "agenda:newsletter_confirm": Entry("/agenda/newsletter/confirm/{subscription_secret}/", PUBLIC),
+    "agenda:newsletter_unsubscribe": Entry(
+        "/agenda/newsletter/unsubscribe/{subscription_secret}/", PUBLIC
+    ),
+    # My registrations: mine only.
+    "agenda:mine": Entry("/agenda/mine/", SIGNED_IN),
+    # Running A's events: its managers and staff and N's coordinator; anyone else 404.
+    "agenda:manage_place": Entry("/agenda/manage/places/{place}/", EVENTS_MANAGE),
+    "agenda:create_place": Entry(
+        "/agenda/manage/places/{place}/new/", EVENTS_MANAGE, also=("POST",)
+    ),
+    "agenda:edit": Entry("/agenda/manage/events/{event}/edit/", EVENTS_MANAGE, also=("POST",)),
+    "agenda:cancel": Entry("/agenda/manage/events/{event}/cancel/", EVENTS_MANAGE, also=("POST",)),
+    "agenda:participants": Entry(
+        "/agenda/manage/events/{event}/participants/", EVENTS_MANAGE, also=("POST",)
+    ),
+    "agenda:participants_csv": Entry(
+        "/agenda/manage/events/{event}/participants.csv", EVENTS_MANAGE
+    ),
+    "agenda:message": Entry(
+        "/agenda/manage/events/{event}/message/", EVENTS_MANAGE, also=("POST",)
+    ),
+    "agenda:checkin": Entry(
+        "/agenda/manage/events/{event}/checkin/",
+        EVENTS_MANAGE,
+        also=("POST",),
+        data={"registration": "{registration}"},
+    ),
+    # Network N's own events: its coordinators only.
+    "agenda:manage_network": Entry("/agenda/manage/networks/{network}/", COORDINATE),
+    "agenda:create_network": Entry(
+        "/agenda/manage/networks/{network}/new/", COORDINATE, also=("POST",)
+    ),
+    # ---- Agenda API ----
+    "api-1:list_events": Entry("/api/v1/events?place={place}", PUBLIC),
+    "api-1:get_event": Entry("/api/v1/events/{event}", PUBLIC),
+    # Publishing, changing and cancelling A's events: its staff and N's coordinator.
+    "api-1:create_event": Entry(
+        "/api/v1/events",
+        {**API_EVENTS_MANAGE, "staff_a": 201, "manager_a": 201, "coordinator": 201},
+        method="POST",
+        data={
+            "place": "{place}",
+            "title": "Repair café",
+            "category": "repair_cafe",
+            "start": "{event_start}",
+            "end": "{event_end}",
+        },
+    ),
+    "api-1:update_event": Entry(
+        "/api/v1/events/{event}", API_EVENTS_MANAGE, method="PATCH", data={"capacity": 12}
+    ),
+    "api-1:cancel_event": Entry("/api/v1/events/{event}", API_EVENTS_MANAGE, method="DELETE"),
+    "api-1:list_registrations": Entry("/api/v1/events/{event}/registrations", API_EVENTS_MANAGE),
+    # Registering: anyone (without a token, a name and an email).
+    "api-1:register": Entry(
+        "/api/v1/events/{event}/registrations",
+        everyone(ALLOWED),
+        method="POST",
+        data={"name": "Justine", "email": "justine@example.org"},
+    ),
+    # member_a's registration: its owner and the event's managers; anyone else 404.
+    "api-1:cancel_registration": Entry(
+        "/api/v1/registrations/{registration}",
+        {**everyone(200), "anonymous": 404, "manager_b": 404},
+        method="DELETE",
+    ),
+    # Checking member_a in: the event's managers; the participant themself 403.
+    "api-1:check_in": Entry(
+        "/api/v1/registrations/{registration}/checkin",
+        API_EVENTS_MANAGE,
+        method="POST",
+        data={"undo": False},
     ),
     # ---- Uploaded files ----
     # Uploads are served to whoever knows their URL, without any check: those of unpublished

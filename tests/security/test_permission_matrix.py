@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
 from maillage.accounts.services import api_token_create
+from maillage.agenda import services as agenda_services
 from maillage.api import api
 from maillage.bookings import services as booking_services
 from maillage.places.models import Place, PlaceProposal
@@ -139,8 +140,9 @@ def build_world(media_name: str) -> World:
         email=f"root-{uuid.uuid4().hex[:8]}@example.org", password="correct horse battery"
     )
 
-    def objects(place, role, suffix):
+    def objects(place, role, suffix, network):
         bookings = _bookings_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
+        agenda = _agenda_of(place, network, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         proposal = proposal_submit(
             kind=PlaceProposal.Kind.CORRECTION,
             place=place,
@@ -155,10 +157,13 @@ def build_world(media_name: str) -> World:
             "proposal": proposal.pk,
             "media": media_name,
             **bookings,
+            **agenda,
         }
 
     return World(
-        users, objects(place_a, member_roles["a"], "a"), objects(place_b, member_roles["b"], "b")
+        users,
+        objects(place_a, member_roles["a"], "a", network_n),
+        objects(place_b, member_roles["b"], "b", network_m),
     )
 
 
@@ -195,6 +200,34 @@ def _bookings_of(place, member: User, manager: User) -> dict:
     }
 
 
+def _agenda_of(place, network, member: User, manager: User) -> dict:
+    """A published event of the place with the member's registration, the secret link of that
+    registration, and a newsletter subscription's secret."""
+    start = timezone.now().replace(microsecond=0) + dt.timedelta(days=10)
+    (event,) = agenda_services.event_create(
+        author=manager,
+        place=place,
+        title="Atelier",
+        category="workshop",
+        start=start,
+        end=start + dt.timedelta(hours=2),
+        capacity=10,
+    )
+    registration = agenda_services.register(event=event, user=member)
+    subscription = agenda_services.subscribe(
+        email=f"reader-{uuid.uuid4().hex[:6]}@example.org", language="fr", network=network
+    )
+    return {
+        "event": event.pk,
+        "network": network.slug,
+        "registration": registration.pk,
+        "registration_secret": agenda_services.registration_secret(registration),
+        "subscription_secret": agenda_services.subscription_secret(subscription),
+        "event_start": start.isoformat(),
+        "event_end": (start + dt.timedelta(hours=2)).isoformat(),
+    }
+
+
 @pytest.fixture
 def media_file():
     """A file under the directory /media/ serves (bound when the URLconf was imported)."""
@@ -227,7 +260,7 @@ def world(media_file) -> World:
 def snapshot() -> dict:
     """Every row of the project's apps (but the columns any request may touch)."""
     state = {}
-    for label in ("places", "accounts", "core", "bookings"):
+    for label in ("places", "accounts", "core", "bookings", "agenda"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname for f in model._meta.concrete_fields if f.name not in VOLATILE_FIELDS
@@ -429,9 +462,12 @@ def test_out_of_reach_answers_like_nonexistent(client, world, key):
                 "pending",
                 "waitlist",
                 "training",
+                "event",
+                "registration",
             ),
             987654,
         ),
+        "network": "no-such-network",
     }
     headers = sign_in(client, world.users["manager_b"], entry.url)
     real_data = _formatted(entry.data, world, {})

@@ -17,7 +17,17 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from maillage.accounts.models import User
-from maillage.core.api import ERRORS, ApiError, BearerToken, page_params
+from maillage.core.api import (
+    ERRORS,
+    TIME_EXAMPLE,
+    ApiError,
+    BearerToken,
+    invalid_value,
+    out_of_range,
+    page_params,
+    parse_instant,
+    refuse_unstorable,
+)
 from maillage.core.ratelimit import hit, parse_rate
 
 from . import permissions, services
@@ -26,7 +36,6 @@ from .models import Booking, Occurrence, Resource, WaitlistEntry
 router = Router(tags=["bookings"])
 # The largest id a database column holds: a larger number names nothing (and would overflow).
 MAX_ID = 2**63 - 1
-TIME_EXAMPLE = "2027-03-04T14:00:00+01:00"
 
 
 class ResourceRef(Schema):
@@ -112,43 +121,6 @@ class BookingQuery(Schema):
     status: str = Field("", description="Bookings with a slot in this status.")
 
 
-def _invalid(field: str, message: str) -> ApiError:
-    return ApiError(400, _("Some values are invalid."), {field: [message]})
-
-
-def _instant(value: str, field: str) -> dt.datetime:
-    """An aware datetime from ISO 8601 text, or a 400 naming `field`."""
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        moment = None
-    if moment is None or timezone.is_naive(moment):
-        raise _invalid(
-            field,
-            _("Give a date and time in ISO 8601 with its offset from UTC, e.g. %(example)s.")
-            % {"example": TIME_EXAMPLE},
-        )
-    try:
-        year = moment.astimezone(dt.UTC).year
-    except OverflowError:
-        year = dt.MINYEAR
-    # Away from the calendar's ends, so that showing it in any time zone stays within them.
-    if not dt.MINYEAR < year < dt.MAXYEAR:
-        raise _out_of_range(field)
-    return moment
-
-
-def _out_of_range(field: str) -> ApiError:
-    return _invalid(field, _("This date is out of the calendar's range."))
-
-
-def _storable(**texts: str) -> None:
-    """Refuse NUL characters before PostgreSQL does (lone surrogates never get past the schema)."""
-    for field, text in texts.items():
-        if "\x00" in text:
-            raise _invalid(field, _("This text contains characters that cannot be stored."))
-
-
 def _count_attempt(request, scope: str) -> None:
     limit, window = parse_rate(settings.MAILLAGE_BOOKINGS_PER_ACCOUNT)
     result = hit(scope, str(request.auth.pk), limit=limit, window_seconds=window)
@@ -181,7 +153,7 @@ def _booker(caller: User, resource: Resource, email: str) -> User:
         raise ApiError(403, _("Only the staff of this place may book on someone's behalf."))
     booker = User.objects.filter(email=email.strip().lower(), is_active=True).first()
     if booker is None:
-        raise _invalid("on_behalf_of", _("There is no account with this email address."))
+        raise invalid_value("on_behalf_of", _("There is no account with this email address."))
     return booker
 
 
@@ -265,8 +237,8 @@ BOOKING_ID = Path(ge=1, le=MAX_ID, description="Id of the booking.")
 )
 def create_booking(request, payload: BookingIn):
     _count_attempt(request, "booking")
-    _storable(title=payload.title, rrule=payload.rrule, on_behalf_of=payload.on_behalf_of)
-    start, end = _instant(payload.start, "start"), _instant(payload.end, "end")
+    refuse_unstorable(title=payload.title, rrule=payload.rrule, on_behalf_of=payload.on_behalf_of)
+    start, end = parse_instant(payload.start, "start"), parse_instant(payload.end, "end")
     resource = _resource(request.auth, payload.resource)
     booker = _booker(request.auth, resource, payload.on_behalf_of)
     try:
@@ -283,7 +255,7 @@ def create_booking(request, payload: BookingIn):
     except services.BookingConflict as conflict:
         raise _taken(conflict, resource) from None
     except OverflowError:  # a series reaching past the year 9999
-        raise _out_of_range("rrule") from None
+        raise out_of_range("rrule") from None
     # The booking comes back with its resource, place, people and slots: nothing is read again.
     return Status(201, _booking_out(booking, booking.new_occurrences))
 
@@ -302,12 +274,12 @@ def list_bookings(request, filters: Query[BookingQuery], page: int = 1, page_siz
     page, size = page_params(request)
     slots = Q()
     if filters.from_:
-        slots &= Q(occurrences__end__gt=_instant(filters.from_, "from"))
+        slots &= Q(occurrences__end__gt=parse_instant(filters.from_, "from"))
     if filters.to:
-        slots &= Q(occurrences__start__lt=_instant(filters.to, "to"))
+        slots &= Q(occurrences__start__lt=parse_instant(filters.to, "to"))
     if filters.status:
         if filters.status not in Occurrence.Status.values:
-            raise _invalid(
+            raise invalid_value(
                 "status",
                 _("Choose one of: %(choices)s.") % {"choices": ", ".join(Occurrence.Status.values)},
             )
@@ -373,7 +345,7 @@ def decide_booking(request, payload: DecisionIn, booking_id: int = BOOKING_ID):
     booking = _visible_booking(request.auth, booking_id)
     if not permissions.can_decide(request.auth, booking):
         raise ApiError(403, _("Only the managers of this place may approve or refuse bookings."))
-    _storable(note=payload.note)
+    refuse_unstorable(note=payload.note)
     try:
         services.booking_decide(
             booking=booking, actor=request.auth, approve=payload.approve, note=payload.note
@@ -398,8 +370,8 @@ def decide_booking(request, payload: DecisionIn, booking_id: int = BOOKING_ID):
 )
 def join_waitlist(request, payload: SlotIn):
     _count_attempt(request, "waitlist")
-    _storable(title=payload.title)
-    start, end = _instant(payload.start, "start"), _instant(payload.end, "end")
+    refuse_unstorable(title=payload.title)
+    start, end = parse_instant(payload.start, "start"), parse_instant(payload.end, "end")
     resource = _resource(request.auth, payload.resource)
     try:
         entry = services.waitlist_join(

@@ -1,10 +1,13 @@
 """Pieces every API router uses: bearer authentication, error shape, pagination."""
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import slug_re
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -123,6 +126,46 @@ def form_errors(form) -> dict:
 
 def invalid(form) -> ApiError:
     return ApiError(400, _("Some values are invalid."), form_errors(form))
+
+
+TIME_EXAMPLE = "2027-03-04T14:00:00+01:00"
+
+
+def invalid_value(field: str, message: str) -> ApiError:
+    return ApiError(400, _("Some values are invalid."), {field: [message]})
+
+
+def parse_instant(value: str, field: str) -> dt.datetime:
+    """An aware datetime from ISO 8601 text, or a 400 naming `field`."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or timezone.is_naive(moment):
+        raise invalid_value(
+            field,
+            _("Give a date and time in ISO 8601 with its offset from UTC, e.g. %(example)s.")
+            % {"example": TIME_EXAMPLE},
+        )
+    try:
+        year = moment.astimezone(dt.UTC).year
+    except OverflowError:
+        year = dt.MINYEAR
+    # Away from the calendar's ends, so that showing it in any time zone stays within them.
+    if not dt.MINYEAR < year < dt.MAXYEAR:
+        raise out_of_range(field)
+    return moment
+
+
+def out_of_range(field: str) -> ApiError:
+    return invalid_value(field, _("This date is out of the calendar's range."))
+
+
+def refuse_unstorable(**texts: str | None) -> None:
+    """Refuse NUL characters before PostgreSQL does (lone surrogates never get past the schema)."""
+    for field, text in texts.items():
+        if text is not None and "\x00" in text:
+            raise invalid_value(field, _("This text contains characters that cannot be stored."))
 
 
 def page_params(request) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Demo data, loaded by `make run` at every start: idempotent and quick once loaded.
 
 The 2019 census of tiers-lieux, the Lozère network Solozère with its eleven places described and
-given opening hours and bookable resources, and three demo accounts.
+given opening hours, bookable resources and events, and three demo accounts.
 """
 
 import datetime as dt
@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
 from maillage.accounts.services import network_role_grant, place_role_set
+from maillage.agenda.demo import load_demo_events
 from maillage.bookings import services as booking_services
 from maillage.bookings.models import Resource
 from maillage.places import services
@@ -289,6 +290,12 @@ class Command(BaseCommand):
             described = self._describe(places)
             equipped = self._resources(places)
             self._accounts(network, places.get(POLEN_ID))
+            events = load_demo_events(
+                network=network,
+                places=places,
+                author=User.objects.get(email=COORDINATOR_EMAIL),
+                member=User.objects.get(email=MEMBER_EMAIL),
+            )
         summary = (
             _(
                 "Network %(name)s created: %(count)s places (%(joined)s added, "
@@ -313,6 +320,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Bookable resources added to %(count)s places.") % {"count": equipped}
             )
+        if events:
+            self.stdout.write(_("Events added to the agenda: %(count)s.") % {"count": events})
         missing = sorted(set(PLACES) - set(places))
         if missing:
             self.stderr.write(_("Census places not found: %(ids)s.") % {"ids": ", ".join(missing)})
