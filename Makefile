@@ -57,6 +57,7 @@ openapi: $(VENV)/.installed
 bench: setup
 	$(BIN)/python bench/directory.py
 	$(BIN)/python bench/bookings.py
+	$(BIN)/python bench/agenda.py
 
 clean:
 	rm -rf $(VENV) node_modules var

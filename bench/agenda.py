@@ -85,32 +85,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def prepare_database(args: argparse.Namespace) -> None:
-    """Create the dedicated database when missing and point the settings at it (before
-    django.setup(): maillage.env reads the environment at import)."""
-    import psycopg
-
-    try:
-        with psycopg.connect(f"{args.pg_server}/postgres", autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [PG_DATABASE]
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
-    except psycopg.OperationalError as error:
-        raise SystemExit(
-            f"This benchmark needs PostgreSQL (PRODUCT.md §4), unreachable at {args.pg_server}: "
-            f"{error}"
-        ) from None
-    os.environ["DJANGO_SETTINGS_MODULE"] = "maillage.settings"
-    os.environ["DATABASE_URL"] = f"{args.pg_server}/{PG_DATABASE}"
-    os.environ["MAILLAGE_DEBUG"] = "0"
-    os.environ.setdefault("MAILLAGE_SECRET_KEY", "bench-only-not-a-secret")
-    # In this process: local cache, jobs run at once (and emails go nowhere, see main()).
-    os.environ.pop("REDIS_URL", None)
-    os.environ.pop("MAILLAGE_TASKS_BACKEND", None)
-
-
 def ensure_dataset(args: argparse.Namespace, spec) -> dict:
     import agenda_dataset
     from django.core.management import call_command
@@ -776,7 +750,7 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    prepare_database(args)
+    bookings.prepare_database(args, PG_DATABASE)
     import django
 
     django.setup()

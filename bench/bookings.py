@@ -89,28 +89,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def prepare_database(args: argparse.Namespace) -> None:
-    """Create the dedicated database when missing and point the settings at it (before
+def prepare_database(args: argparse.Namespace, database: str = PG_DATABASE) -> None:
+    """Create the benchmark's own database when missing and point the settings at it (before
     django.setup(): maillage.env reads the environment at import)."""
     import psycopg
 
     try:
         with psycopg.connect(f"{args.pg_server}/postgres", autocommit=True) as conn:
             exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [PG_DATABASE]
+                "SELECT 1 FROM pg_database WHERE datname = %s", [database]
             ).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{PG_DATABASE}"')
+                conn.execute(f'CREATE DATABASE "{database}"')
     except psycopg.OperationalError as error:
         raise SystemExit(
             f"This benchmark needs PostgreSQL (PRODUCT.md §4), unreachable at {args.pg_server}: "
             f"{error}"
         ) from None
     os.environ["DJANGO_SETTINGS_MODULE"] = "maillage.settings"
-    os.environ["DATABASE_URL"] = f"{args.pg_server}/{PG_DATABASE}"
+    os.environ["DATABASE_URL"] = f"{args.pg_server}/{database}"
     os.environ["MAILLAGE_DEBUG"] = "0"
     os.environ.setdefault("MAILLAGE_SECRET_KEY", "bench-only-not-a-secret")
-    # In this process: local cache and jobs run at once (no booking here sends an email).
+    # In this process: local cache and jobs run at once (emails go to the configured backend).
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("MAILLAGE_TASKS_BACKEND", None)
 

@@ -11,8 +11,8 @@ event is what the services rely on, and it is what production runs; a smaller ra
 engines (SQLite queues its writers: IMMEDIATE transactions with a busy timeout, on a file
 database).
 
-Rounds: MAILLAGE_AGENDA_RACE_ROUNDS (10 by default, to keep the file near 40 s on 2 cores; set
-it to 20 or more for the full run) through the service, MAILLAGE_AGENDA_HTTP_RACE_ROUNDS (3) over
+Rounds: MAILLAGE_AGENDA_RACE_ROUNDS (20 by default, as the issue asks; about 40 s on 2 cores)
+through the service, MAILLAGE_AGENDA_HTTP_RACE_ROUNDS (3) over
 HTTP. PostgreSQL allows 100 connections (max_connections) to everything on the server, this
 test's own included: the racing threads are all released together by a barrier but at most
 MAILLAGE_AGENDA_RACE_CONNECTIONS (40) of them hold a connection at the same moment, the others
@@ -51,7 +51,7 @@ from tests.factories import PlaceFactory, make_manager
 pytestmark = pytest.mark.django_db(transaction=True)
 
 POSTGRES = connection.vendor == "postgresql"
-ROUNDS = int(os.environ.get("MAILLAGE_AGENDA_RACE_ROUNDS", "10"))
+ROUNDS = int(os.environ.get("MAILLAGE_AGENDA_RACE_ROUNDS", "20"))
 HTTP_ROUNDS = int(os.environ.get("MAILLAGE_AGENDA_HTTP_RACE_ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("MAILLAGE_AGENDA_RACE_CONNECTIONS", "40"))
 NEWCOMERS = 10

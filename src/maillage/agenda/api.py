@@ -379,15 +379,14 @@ def _no_event(event_id: int) -> ApiError:
 
 def _visible_event(user, event_id: int) -> Event:
     """The event, when the caller may see it; a 404 otherwise, whether it exists or not."""
-    event = (
-        permissions.visible_events(user)
-        .select_related("place", "network", "series")
-        .filter(pk=event_id)
-        .first()
-    )
-    if event is None:
-        raise _no_event(event_id)
-    return event
+    try:
+        return (
+            permissions.visible_events(user)
+            .select_related("place", "network", "series")
+            .get(pk=event_id)
+        )
+    except Event.DoesNotExist:
+        raise _no_event(event_id) from None
 
 
 def _managed_event(user, event_id: int) -> Event:
@@ -726,7 +725,10 @@ def _count_registration(request) -> None:
 def register(request, payload: RegistrationIn, event_id: int = EVENT_ID):
     _count_registration(request)
     user = _caller(request)
-    event = _visible_event(user, event_id)
+    try:
+        event = permissions.visible_events(user).select_related("place").get(pk=event_id)
+    except Event.DoesNotExist:
+        raise _no_event(event_id) from None
     refuse_unstorable(name=payload.name, email=payload.email)
     if user is not None:
         if payload.email and payload.email.strip().lower() != user.email.lower():
@@ -760,7 +762,7 @@ def register(request, payload: RegistrationIn, event_id: int = EVENT_ID):
         {
             "id": registration.pk,
             "status": registration.status,
-            "position": services.position(registration),
+            "position": registration.position,
             "event": event.pk,
         },
     )

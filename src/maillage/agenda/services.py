@@ -53,10 +53,7 @@ def registration_secret(registration: Registration) -> str:
 
 
 def registration_by_secret(secret: str) -> Registration | None:
-    try:
-        pk = int(_REGISTRATION_LINKS.unsign(secret or ""))
-    except (signing.BadSignature, ValueError):
-        return None
+    pk = _signed_pk(_REGISTRATION_LINKS, secret)
     return Registration.objects.select_related("event__place").filter(pk=pk).first()
 
 
@@ -65,11 +62,15 @@ def subscription_secret(subscription: Subscription) -> str:
 
 
 def subscription_by_secret(secret: str) -> Subscription | None:
+    return Subscription.objects.filter(pk=_signed_pk(_SUBSCRIPTION_LINKS, secret)).first()
+
+
+def _signed_pk(signer: signing.Signer, secret: str) -> int | None:
+    """The id a link carries, or None when its signature is not ours."""
     try:
-        pk = int(_SUBSCRIPTION_LINKS.unsign(secret or ""))
+        return int(signer.unsign(secret or ""))
     except (signing.BadSignature, ValueError):
         return None
-    return Subscription.objects.filter(pk=pk).first()
 
 
 def _zone(event: Event) -> zoneinfo.ZoneInfo:
@@ -334,6 +335,20 @@ def event_cancel(*, event: Event, author: User, reason: str = "") -> Event:
 # Registrations --------------------------------------------------------------------------------
 
 
+# What decides whether a registration is taken, and where.
+_REGISTRATION_STATE = (
+    "status",
+    "start",
+    "registration_required",
+    "registrations_open",
+    "capacity",
+    "confirmed_count",
+    "waitlist_enabled",
+    "waitlisted_count",
+    "next_queue_number",
+)
+
+
 class RegistrationRefused(ValidationError):
     """The event does not take this registration (past, cancelled, closed, full...)."""
 
@@ -385,18 +400,14 @@ def register(
         raise RegistrationRefused(_("The name or the email address is too long."))
     try:
         with transaction.atomic():
-            event = (
-                Event.objects.select_for_update(of=("self",))
-                .select_related("place")
-                .get(pk=event.pk)
-            )
+            # The columns that decide, read under the row's lock onto the caller's event (whose
+            # place and texts the email uses): the lock is held for as little as possible.
+            locked = Event.objects.select_for_update().filter(pk=event.pk)
+            for field, value in locked.values(*_REGISTRATION_STATE).get().items():
+                setattr(event, field, value)
             problem = _acceptance_problem(event, timezone.now())
             if problem:
                 raise RegistrationRefused(problem)
-            if Registration.objects.filter(
-                event=event, email=email, status__in=Registration.ACTIVE
-            ).exists():
-                raise AlreadyRegistered
             registration = Registration(
                 event=event,
                 user=user,
@@ -413,18 +424,25 @@ def register(
                 registration.queue_number = event.next_queue_number
                 event.next_queue_number += 1
                 event.waitlisted_count += 1
+            elif Registration.objects.filter(
+                event=event, email=email, status__in=Registration.ACTIVE
+            ).exists():
+                raise AlreadyRegistered
             else:
                 raise RegistrationRefused(_("This event is full."))
+            # A second registration of the email is refused by the unique constraint.
             registration.save()
-            Event.objects.filter(pk=event.pk).update(
+            locked.update(
                 confirmed_count=event.confirmed_count,
                 waitlisted_count=event.waitlisted_count,
                 next_queue_number=event.next_queue_number,
             )
-            registration.event = event
     except IntegrityError:
-        # The unique constraint caught a registration of the same email committed meanwhile.
         raise AlreadyRegistered from None
+    except Event.DoesNotExist:
+        raise RegistrationRefused(_("This event no longer exists.")) from None
+    # Under the lock a newcomer to the waiting list is its last.
+    registration.position = event.waitlisted_count if registration.queue_number else None
     # Rendered once the event's row is unlocked: the lock is held for the counts only.
     _send_registration_email(registration)
     return registration
@@ -649,8 +667,7 @@ def _send_registration_email(registration: Registration) -> None:
         context = _context(
             event,
             registration,
-            # Under the event's lock a newcomer to the waiting list is its last.
-            position=event.waitlisted_count if registration.queue_number else None,
+            position=registration.position,
             needs_confirmation=registration.email_confirmed_at is None,
         )
         body = render_to_string("agenda/email/registered.txt", context)
