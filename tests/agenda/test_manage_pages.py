@@ -833,12 +833,17 @@ class TestParticipants:
                 follow=True,
             )
         page = text(response)
-        assert "The registration of Person 0 is cancelled." in page
+        assert "The registration of Person 0 is cancelled and they were told by email." in page
         assert "Person 2 moved from the waiting list" in page
         leaving.refresh_from_db()
         assert leaving.status == "cancelled"
         assert event.registrations.get(email="person-2@example.org").status == "confirmed"
-        assert [m.to for m in mailoutbox] == [["person-2@example.org"]]
+        assert sorted(m.to[0] for m in mailoutbox) == [
+            "person-0@example.org",
+            "person-2@example.org",
+        ]
+        (told,) = [m for m in mailoutbox if m.to == ["person-0@example.org"]]
+        assert "organisers have cancelled your registration" in told.body
         assert AuditEntry.objects.get(action="registration.cancel").actor == world["staff_a"]
 
     def test_a_registration_of_another_event_is_not_found(self, client, world):
@@ -875,6 +880,10 @@ class TestParticipants:
         )
         assert registration.email_confirmed_at is not None
         assert [m.to for m in mailoutbox] == [["marcel@example.org"]]
+        # The team took the address from the person: the email asks nothing to confirm.
+        assert "confirm" not in mailoutbox[0].body.lower()
+        entry = AuditEntry.objects.get(action="registration.on_behalf")
+        assert entry.actor == world["manager_a"]
         again = client.post(self.url(event), data)
         assert again.status_code == 400
         assert "already registered" in text(again)

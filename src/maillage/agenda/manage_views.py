@@ -445,7 +445,9 @@ def _cancel_registration(request, event: Event):
         return _back(event)
     promoted = services.registration_cancel(registration=registration, actor=request.user)
     messages.success(
-        request, _("The registration of %(name)s is cancelled.") % {"name": registration.name}
+        request,
+        _("The registration of %(name)s is cancelled and they were told by email.")
+        % {"name": registration.name},
     )
     if promoted:
         messages.info(
@@ -466,15 +468,17 @@ def _register_on_behalf(request, event: Event):
         data = form.cleaned_data
         try:
             registration = services.register(
-                event=event, name=data["name"], email=data["email"], language=data["language"]
+                event=event,
+                name=data["name"],
+                email=data["email"],
+                language=data["language"],
+                by_staff=request.user,
             )
         except services.AlreadyRegistered:
             form.add_error("email", _("This email is already registered for this event."))
         except services.RegistrationRefused as refused:
             add_service_errors(form, refused)
         else:
-            # The team took the registration from the person: their address needs no check.
-            services.registration_confirm_email(registration)
             if registration.status == Registration.Status.CONFIRMED:
                 done = _("%(name)s is registered and will receive an email.")
             else:

@@ -290,7 +290,7 @@ def event_update(*, event: Event, author: User, room: Resource | None = None, **
         place=event.place,
         details={"fields": changed, "promoted": len(promoted)},
     )
-    if moved:
+    if moved and event.status == Event.Status.PUBLISHED:
         _notify(
             event,
             _active(event),
@@ -378,10 +378,11 @@ def register(
     name: str = "",
     email: str = "",
     language: str | None = None,
+    by_staff: User | None = None,
 ) -> Registration:
     """Register someone: confirmed while there is room, else on the waiting list (when the event
     has one). Without an account, `name` and `email` are required and the first email asks to
-    confirm the address.
+    confirm the address, unless a manager of the event (`by_staff`, audited) registers them.
 
     Raises RegistrationRefused (with a message for people) or AlreadyRegistered; writes nothing
     then.
@@ -398,6 +399,8 @@ def register(
         raise RegistrationRefused({"email": _("Enter a valid email address.")}) from None
     if len(name) > 150 or len(email) > 254:
         raise RegistrationRefused(_("The name or the email address is too long."))
+    if by_staff is not None and not permissions.can_manage_event(by_staff, event):
+        raise PermissionError
     try:
         with transaction.atomic():
             # The columns that decide, read under the row's lock onto the caller's event (whose
@@ -414,7 +417,8 @@ def register(
                 name=name,
                 email=email,
                 language=(language or translation.get_language() or settings.LANGUAGE_CODE)[:8],
-                email_confirmed_at=timezone.now() if user is not None else None,
+                # An account's address is checked; the team took this one from the person.
+                email_confirmed_at=timezone.now() if user or by_staff else None,
             )
             if event.capacity is None or event.confirmed_count < event.capacity:
                 registration.status = Registration.Status.CONFIRMED
@@ -437,6 +441,14 @@ def register(
                 waitlisted_count=event.waitlisted_count,
                 next_queue_number=event.next_queue_number,
             )
+            if by_staff is not None:
+                audit_record(
+                    actor=by_staff,
+                    action="registration.on_behalf",
+                    target=registration,
+                    place=event.place,
+                    details={"event": event.pk, "email": email},
+                )
     except IntegrityError:
         raise AlreadyRegistered from None
     except Event.DoesNotExist:
@@ -501,6 +513,12 @@ def registration_cancel(*, registration: Registration, actor: User | None = None
     )
     promoted = _promote(event)
     if by_manager:
+        _notify(
+            event,
+            [registration],
+            "agenda/email/registration_cancelled.txt",
+            gettext_lazy("Your registration is cancelled"),
+        )
         audit_record(
             actor=actor,
             action="registration.cancel",
