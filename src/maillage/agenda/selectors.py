@@ -3,7 +3,17 @@
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet, Window
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    DateTimeField,
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
 from maillage.core.text import fold
@@ -51,15 +61,34 @@ def agenda_events(user, filters: AgendaFilters) -> QuerySet[Event]:
         events = events.filter(category__in=filters.categories)
     if filters.audiences:
         events = events.filter(audience__in=filters.audiences)
-    if filters.start is not None:
-        events = events.filter(end__gt=filters.start)
-    if filters.end is not None:
-        events = events.filter(start__lt=filters.end)
+    if filters.start is not None and filters.end is not None and connection.vendor == "postgresql":
+        events = events.filter(_overlaps(filters.start, filters.end))
+    else:
+        if filters.start is not None:
+            events = events.filter(end__gt=filters.start)
+        if filters.end is not None:
+            events = events.filter(start__lt=filters.end)
     if filters.free is not None:
         events = events.filter(is_free=filters.free)
     for word in fold(filters.q).split():
         events = events.filter(search_text__contains=word)
     return events.select_related("place", "network").order_by("start", "id")
+
+
+def _overlaps(start: dt.datetime, end: dt.datetime) -> Func:
+    """`tstzrange(start, "end") && tstzrange(start, end)`: the same events as `end > start AND
+    start < end`, in the form the GiST index of migration agenda/0002 answers."""
+
+    def period(first, last) -> Func:
+        return Func(first, last, function="tstzrange", output_field=DateTimeField())
+
+    return Func(
+        period(F("start"), F("end")),
+        period(Value(start), Value(end)),
+        template="(%(expressions)s)",
+        arg_joiner=" && ",
+        output_field=BooleanField(),
+    )
 
 
 def participants(event: Event) -> list[Registration]:
