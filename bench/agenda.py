@@ -16,7 +16,6 @@ bench/results/agenda-postgres.json. See bench/README.md.
 import argparse
 import cProfile
 import datetime as dt
-import http.client
 import json
 import os
 import platform
@@ -29,7 +28,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import bookings
-from bookings import CpuMeter, database_info, profile_text, summarize
+from bookings import Client, CpuMeter, database_info, profile_text, summarize
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -224,47 +223,6 @@ class Server(bookings.Server):
     def __enter__(self) -> "Server":
         bookings.LOG_PATH = LOG_PATH
         return super().__enter__()
-
-
-class Client:
-    """One keep-alive connection, no token (registrations need no account); reconnects when
-    the server closed it (worker recycling)."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.conn = None
-        self.reconnects = 0
-
-    def request(self, method: str, path: str, payload: dict | None = None):
-        body = json.dumps(payload).encode() if payload is not None else None
-        headers = {"Host": "127.0.0.1", "Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = "application/json"
-        for attempt in (1, 2):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-            started = time.perf_counter()
-            try:
-                self.conn.request(method, path, body=body, headers=headers)
-                response = self.conn.getresponse()
-                content = response.read()
-            except (http.client.RemoteDisconnected, ConnectionError, BrokenPipeError):
-                self.conn.close()
-                self.conn = None
-                self.reconnects += 1
-                if attempt == 2:
-                    raise
-                continue
-            elapsed = (time.perf_counter() - started) * 1000.0
-            if response.getheader("Connection", "").lower() == "close":
-                self.conn.close()
-                self.conn = None
-            return response.status, elapsed, content
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
 
 
 def decode(content: bytes) -> dict:

@@ -111,7 +111,6 @@ class Event(TimeStampedModel):
     waitlisted_count = models.PositiveIntegerField(default=0, editable=False)
     # The next place in the waiting list: positions are ranks by this number, without gaps.
     next_queue_number = models.PositiveIntegerField(default=1, editable=False)
-    reminders_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     # A folded copy (core.text.fold) of the title, description and place for search.
     search_text = models.TextField(blank=True, editable=False)
     created_by = models.ForeignKey(

@@ -10,7 +10,6 @@ sent after the commit, through the background job queue where one is configured.
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from dateutil.rrule import rrulestr
 from django.conf import settings
@@ -103,13 +102,6 @@ EDITABLE_FIELDS = (
     "organiser_phone",
     "status",
 )
-
-
-@dataclass(frozen=True)
-class Room:
-    """Where an event takes place when it is in a room of its place: the room is booked."""
-
-    resource: Resource
 
 
 def _prepare(event: Event, data: dict) -> None:
