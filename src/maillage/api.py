@@ -5,6 +5,7 @@ from maillage.bookings.api import router as bookings_router
 from maillage.bookings.api_availability import router as availability_router
 from maillage.bookings.api_resources import router as resources_router
 from maillage.core.api import MaillageAPI, install_error_handlers
+from maillage.members.api import router as members_router
 from maillage.places.api import router as places_router
 
 api = MaillageAPI(
@@ -20,3 +21,4 @@ api.add_router("", availability_router)
 api.add_router("", resources_router)
 api.add_router("", bookings_router)
 api.add_router("", agenda_router)
+api.add_router("", members_router)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "maillage.places",
     "maillage.bookings",
     "maillage.agenda",
+    "maillage.members",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +315,8 @@ MAILLAGE_API_TOKEN_FAILURES_PER_IP = env.RATE_API_TOKEN_FAILURES_PER_IP
 MAILLAGE_BOOKINGS_PER_ACCOUNT = env.RATE_BOOKINGS_PER_ACCOUNT
 # Event registrations and newsletter subscriptions per IP (agenda pages and API).
 MAILLAGE_REGISTRATIONS_PER_IP = env.RATE_REGISTRATIONS_PER_IP
+# Searches and check-ins on a place's check-in kiosk per IP (members/kiosk_views.py).
+MAILLAGE_KIOSK_PER_IP = env.RATE_KIOSK_PER_IP
 
 LOGGING = {
     "version": 1,

@@ -13,6 +13,7 @@ urlpatterns = [
     path("places/", include("maillage.places.urls")),
     path("bookings/", include("maillage.bookings.urls")),
     path("agenda/", include("maillage.agenda.urls")),
+    path("members/", include("maillage.members.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("maillage.accounts.urls")),
     path("i18n/setlang/", core_views.set_language, name="set_language"),

@@ -119,7 +119,7 @@ def test_coordinators_and_superusers_are_forced_too(client, who, place):
         assert (response.status_code, response.url) == (302, ACTIVATE_URL), url
 
 
-@pytest.mark.parametrize("role", [PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER, None])
+@pytest.mark.parametrize("role", [PlaceRole.Role.STAFF, PlaceRole.Role.RESIDENT, None])
 def test_staff_members_and_people_without_a_role_are_never_forced(client, role, place):
     user = verified(UserFactory())
     if role:

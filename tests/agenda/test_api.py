@@ -316,7 +316,7 @@ class TestCreate:
     def test_another_places_manager_is_404_a_member_403_and_nothing_is_written(self, client, place):
         other_manager = make_manager(PlaceFactory())
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=place, role=PlaceRole.Role.MEMBER)
+        PlaceRole.objects.create(user=member, place=place, role=PlaceRole.Role.RESIDENT)
         before = rows()
 
         outsider = send(client, "post", "/events", event_body(place), other_manager)
@@ -713,7 +713,7 @@ class TestUpdate:
         draft = make_event(place, status="draft")
         outsider = make_manager(PlaceFactory())
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=place, role=PlaceRole.Role.MEMBER)
+        PlaceRole.objects.create(user=member, place=place, role=PlaceRole.Role.RESIDENT)
         before = snapshot(published), snapshot(draft)
 
         seen = send(client, "patch", f"/events/{published.pk}", {"title": "X"}, outsider)

@@ -55,7 +55,7 @@ def world():
     staff = UserFactory(language="en")
     PlaceRole.objects.create(user=staff, place=place_a, role=PlaceRole.Role.STAFF)
     member = UserFactory(language="en")
-    PlaceRole.objects.create(user=member, place=place_a, role=PlaceRole.Role.MEMBER)
+    PlaceRole.objects.create(user=member, place=place_a, role=PlaceRole.Role.RESIDENT)
     return {
         "network": network,
         "a": place_a,

@@ -223,7 +223,7 @@ class TestBookingRules:
     def test_members_only_resources_are_for_members_of_their_place(self):
         resource = make_resource(audience="members")
         member, stranger = UserFactory(), UserFactory()
-        PlaceRole.objects.create(user=member, place=resource.place, role="member")
+        PlaceRole.objects.create(user=member, place=resource.place, role="resident")
         start = next_weekday(THURSDAY, 14)
         assert search(start) == []
         assert search(start, user=stranger) == []

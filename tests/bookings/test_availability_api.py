@@ -146,7 +146,7 @@ class TestCallers:
     def test_a_token_holder_sees_the_members_only_resources_of_their_places(self, client, window):
         resource = make_resource(audience="members")
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=resource.place, role="member")
+        PlaceRole.objects.create(user=member, place=resource.place, role="resident")
         token = api_token_create(user=member, name="test")[1]
         assert search(client, window).json()["count"] == 0
         answer = search(client, window, Authorization=f"Bearer {token}")

@@ -148,7 +148,7 @@ class TestResults:
         hold(busy, start, start + HOUR)
         assert cards(client.get(URL, criteria(start))) == []
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=members_only.place, role="member")
+        PlaceRole.objects.create(user=member, place=members_only.place, role="resident")
         client.force_login(member)
         assert cards(client.get(URL, criteria(start))) == ["Members"]
 

@@ -215,7 +215,7 @@ def _build(world: dict, start: dt.datetime, end: dt.datetime) -> dict:
         )
         _hold(resource, spec["slots"], start, end)
     member, trained = UserFactory(), UserFactory()
-    PlaceRole.objects.create(user=member, place=built_places[0], role="member")
+    PlaceRole.objects.create(user=member, place=built_places[0], role="resident")
     expires = world["training_expires"]
     TrainingValidation.objects.create(
         user=trained,

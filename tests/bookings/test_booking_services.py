@@ -78,7 +78,7 @@ class TestRules:
     def test_members_only_resources_refuse_strangers_and_accept_members(self):
         resource = make_resource(audience="members")
         stranger, member = UserFactory(), UserFactory()
-        PlaceRole.objects.create(user=member, place=resource.place, role="member")
+        PlaceRole.objects.create(user=member, place=resource.place, role="resident")
         start = next_weekday(1, 10)
         with pytest.raises(ValidationError, match="members"):
             booking_create(

@@ -448,7 +448,7 @@ class TestOnBehalf:
     def test_others_may_not_book_on_behalf_and_nothing_is_written(self, client):
         resource = make_resource()
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=resource.place, role="member")
+        PlaceRole.objects.create(user=member, place=resource.place, role="resident")
         before = rows()
 
         response = post(

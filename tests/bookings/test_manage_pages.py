@@ -47,7 +47,7 @@ def world():
     place_a, place_b = PlaceFactory(name="Fablab A"), PlaceFactory(name="Coworking B")
     place_a.networks.add(network)
     member = UserFactory(language="en")
-    PlaceRole.objects.create(user=member, place=place_a, role=PlaceRole.Role.MEMBER)
+    PlaceRole.objects.create(user=member, place=place_a, role=PlaceRole.Role.RESIDENT)
     staff = UserFactory(language="en")
     PlaceRole.objects.create(user=staff, place=place_a, role=PlaceRole.Role.STAFF)
     return {

@@ -158,7 +158,7 @@ class TestResourcePage:
         place = PlaceFactory(is_published=hidden != "unpublished")
         room = make_resource(place, is_active=hidden != "inactive")
         member, staff = person(), person()
-        PlaceRole.objects.create(user=member, place=place, role="member")
+        PlaceRole.objects.create(user=member, place=place, role="resident")
         PlaceRole.objects.create(user=staff, place=place, role="staff")
         url = reverse("bookings:resource", args=[room.pk])
         assert client.get(url).status_code == 404

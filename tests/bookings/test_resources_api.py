@@ -247,7 +247,7 @@ class TestCreate:
         assert_error(post(client, other, **VISIO), 404)
         assert nothing_written()
 
-    @pytest.mark.parametrize("role", ["member", "staff"])
+    @pytest.mark.parametrize("role", ["resident", "staff"])
     def test_someone_with_another_role_in_the_place_gets_403(self, client, fablab, role):
         person = UserFactory()
         PlaceRole.objects.create(user=person, place=fablab, role=role)
@@ -383,7 +383,7 @@ class TestUpdate:
 
     def test_403_for_a_role_in_the_place_and_404_for_strangers(self, client, fablab, room):
         member = UserFactory()
-        PlaceRole.objects.create(user=member, place=fablab, role="member")
+        PlaceRole.objects.create(user=member, place=fablab, role="resident")
         assert_error(patch(client, member, room, capacity=3), 403)
         assert_error(patch(client, make_manager(PlaceFactory()), room, capacity=3), 404)
         assert_error(patch(client, UserFactory(), room, capacity=3), 404)

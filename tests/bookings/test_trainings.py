@@ -125,7 +125,7 @@ class TestValidate:
         client.post(url(network["b"]), {"email": member.email, "machine_type": "printer_3d"})
         assert TrainingValidation.objects.get().validated_by == coordinator
 
-    @pytest.mark.parametrize("role", ["member", "staff"])
+    @pytest.mark.parametrize("role", ["resident", "staff"])
     def test_a_member_or_staff_of_the_place_may_not(self, client, network, role):
         person, member = UserFactory(), UserFactory()
         PlaceRole.objects.create(user=person, place=network["a"], role=role)

@@ -84,7 +84,7 @@ def test_managers_see_their_places_entries_and_coordinators_their_networks(clien
 def test_members_and_anonymous_visitors_cannot_read_the_audit_log(client):
     place = PlaceFactory()
     member = UserFactory()
-    PlaceRole.objects.create(user=member, place=place, role="member")
+    PlaceRole.objects.create(user=member, place=place, role="resident")
     assert client.get("/audit/").status_code == 302
     client.force_login(member)
     assert client.get("/audit/").status_code == 404

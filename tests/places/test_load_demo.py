@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from maillage.accounts.models import NetworkRole, PlaceRole, User
 from maillage.agenda.models import Event
 from maillage.bookings.models import Resource, ResourceTerm
+from maillage.members.models import CheckIn, Membership, Plan
 from maillage.places import selectors, services
 from maillage.places.models import Network, OpeningHours, Place, PlaceRevision, PlaceTerm, Season
 
@@ -123,7 +124,7 @@ def test_the_demo_places_have_bookable_resources_and_a_member_to_book_them():
     assert Resource.objects.filter(place__networks__slug="solozere").count() >= 20
     assert Resource.objects.filter(kind="machine").exclude(training="").exists()
     catherine = User.objects.get(email="catherine@solozere.test")
-    assert PlaceRole.objects.filter(user=catherine, place=polen, role="member").exists()
+    assert PlaceRole.objects.filter(user=catherine, place=polen, role="resident").exists()
     edited = Resource.objects.get(place=polen, name="Salle Lot")
     edited.capacity = 20
     edited.save()
@@ -151,3 +152,25 @@ def test_the_demo_agenda_has_coming_events_and_a_waiting_list_once():
 
     assert "agenda" not in load_demo()
     assert Event.objects.count() == 14
+
+
+@pytest.mark.django_db
+def test_the_demo_members_hold_plans_days_of_presence_and_a_ledger_line_once():
+    load_demo()
+    polen = Place.objects.get(name="POLeN")
+    catherine = User.objects.get(email="catherine@solozere.test")
+    basile = User.objects.get(email="basile@solozere.test")
+    assert set(polen.plans.values_list("kind", flat=True)) == set(Plan.Kind.values)
+    assert Membership.objects.get(user=catherine).plan.kind == "subscription"
+    book = Membership.objects.get(user=basile)
+    assert book.tickets_left == 7
+    assert PlaceRole.objects.get(user=basile, place=polen).role == "nomad"
+    ledger = CheckIn.objects.get(user=basile, home_place=polen)
+    assert ledger.place != polen and ledger.unit_value == 12
+    assert CheckIn.objects.filter(user=catherine, checked_out_at__isnull=True).exists()
+    assert Resource.objects.filter(place=polen, credits_per_hour=1).count() == 2
+
+    counts = (Membership.objects.count(), CheckIn.objects.count(), Plan.objects.count())
+    load_demo()
+    assert (Membership.objects.count(), CheckIn.objects.count(), Plan.objects.count()) == counts
+    assert Membership.objects.get(user=basile).tickets_left == 7

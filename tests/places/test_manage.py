@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
-from maillage.accounts.models import PlaceRole
+from maillage.accounts.models import PlaceRole, User
 from maillage.places.models import Equipment, PlacePhoto, PlaceProposal, PlaceRevision
 from tests.factories import (
     NetworkFactory,
@@ -133,15 +133,54 @@ def test_a_manager_cannot_name_another_manager(client):
     assert not PlaceRole.objects.filter(user__email="marie@example.org").exists()
 
 
-def test_a_role_for_an_unknown_email_is_refused_with_a_clear_message(client):
+def test_a_role_for_an_unknown_email_opens_an_account_and_invites_the_person(
+    client, django_capture_on_commit_callbacks, mailoutbox
+):
     place = PlaceFactory()
     client.force_login(make_manager(place))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            f"/places/{place.slug}/team/",
+            {"action": "grant", "email": "Nouvelle@Example.org", "role": "staff"},
+        )
+    assert response.status_code == 302
+    invited = User.objects.get(email="nouvelle@example.org")
+    assert not invited.has_usable_password()
+    assert PlaceRole.objects.get(place=place, user=invited).role == "staff"
+    assert len(mailoutbox) == 1
+    assert "/accounts/password/reset/key/" in mailoutbox[0].body
+
+
+def test_a_manager_cannot_change_the_role_of_another_manager(client):
+    place = PlaceFactory()
+    client.force_login(make_manager(place))
+    other = make_manager(place, email="marie@example.org")
     response = client.post(
         f"/places/{place.slug}/team/",
-        {"action": "grant", "email": "nobody@example.org", "role": "staff"},
+        {"action": "grant", "email": "marie@example.org", "role": "visitor"},
     )
     assert response.status_code == 400
-    assert "nobody@example.org" not in str(PlaceRole.objects.values_list("user__email"))
+    assert PlaceRole.objects.get(place=place, user=other).role == "manager"
+
+
+def test_staff_give_community_roles_but_not_staff(client):
+    place = PlaceFactory()
+    staff = UserFactory()
+    PlaceRole.objects.create(place=place, user=staff, role="staff")
+    client.force_login(staff)
+    newcomer = UserFactory(email="jean@example.org")
+    response = client.post(
+        f"/places/{place.slug}/team/",
+        {"action": "grant", "email": "jean@example.org", "role": "staff"},
+    )
+    assert response.status_code == 400
+    assert not PlaceRole.objects.filter(user=newcomer).exists()
+    response = client.post(
+        f"/places/{place.slug}/team/",
+        {"action": "grant", "email": "jean@example.org", "role": "nomad"},
+    )
+    assert response.status_code == 302
+    assert PlaceRole.objects.get(user=newcomer).role == "nomad"
 
 
 def test_a_manager_removes_staff_but_not_themself(client):
@@ -166,7 +205,7 @@ def test_a_manager_removes_staff_but_not_themself(client):
 def test_members_and_strangers_do_not_see_the_team_page(client):
     place = PlaceFactory()
     member = UserFactory()
-    PlaceRole.objects.create(place=place, user=member, role="member")
+    PlaceRole.objects.create(place=place, user=member, role="resident")
     client.force_login(member)
     assert client.get(f"/places/{place.slug}/team/").status_code == 404
 

@@ -27,7 +27,7 @@ def test_a_manager_edits_their_place_and_not_another():
     assert not permissions.can_read_history(manager, place_b)
 
 
-@pytest.mark.parametrize("role", [PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER])
+@pytest.mark.parametrize("role", [PlaceRole.Role.STAFF, PlaceRole.Role.RESIDENT])
 def test_staff_and_members_of_a_place_do_not_edit_it(role):
     place = PlaceFactory()
     user = UserFactory()

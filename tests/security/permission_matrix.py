@@ -92,6 +92,11 @@ API_MANAGE = {
 }
 # Running A's events: its managers and staff (the place's team), and N's coordinator.
 EVENTS_MANAGE = {**MANAGE, "staff_a": 200}
+# The team of place A (its managers and staff) and N's coordinator: members, plans (read),
+# giving plans, memberships, attendance, exports.
+MEMBERS_TEAM = {**MANAGE, "staff_a": 200}
+# The people of place A: those with a role in it and N's coordinator.
+MEMBERS_PEOPLE = {**MEMBERS_TEAM, "member_a": 200}
 # Network N's own events: its coordinators.
 COORDINATE = {**everyone(404), "anonymous": LOGIN, "coordinator": 200}
 # The API's writes on A's events: as API_MANAGE, staff included.
@@ -157,11 +162,11 @@ MATRIX: dict[str, Entry] = {
     ),
     # Photos, animators and equipment.
     "places:gallery": Entry("/places/{place}/gallery/", MANAGE, also=("POST",)),
-    # The team: who has which role. Managers give staff/member roles, coordinators any; revoking
-    # the member's role is refused to everyone else (the role stays).
+    # The team: who has which role. Roles below one's own: staff give community roles, managers
+    # staff roles too, coordinators any; revoking the member's role is refused to everyone else.
     "places:team": Entry(
         "/places/{place}/team/",
-        MANAGE,
+        {**MANAGE, "staff_a": 200},
         also=("POST",),
         data={"action": "revoke", "role_id": "{place_role}"},
     ),
@@ -481,6 +486,207 @@ MATRIX: dict[str, Entry] = {
     # ---- The admin (other routes: PREFIX_RULES) ----
     # Its login page: for everyone who is not yet in; a superuser is sent to the index.
     "admin:login": Entry("/admin/login/", {**PUBLIC, "superuser": Redirect("/admin/")}),
+    # ---- Members: the team's pages (maillage.members.urls, manage_views) ----
+    # The place's people and their plans: the team of A (staff included) and N's coordinator.
+    "members:manage": Entry("/members/places/{place}/manage/", MEMBERS_TEAM),
+    # The plans of A (withdrawn ones too): read by the team; edit links only for managers.
+    "members:plans": Entry("/members/places/{place}/manage/plans/", MEMBERS_TEAM),
+    # A new plan: managers of A and coordinators (can_manage_plans); staff 404. Refused → no plan.
+    "members:plan_new": Entry(
+        "/members/places/{place}/manage/plans/new/",
+        MANAGE,
+        also=("POST",),
+        data={"name": "Matrix", "kind": "day_pass", "price": "5", "currency": "EUR"},
+    ),
+    # Editing a plan of A: as plan_new; refused → the plan is unchanged.
+    "members:plan_edit": Entry(
+        "/members/places/{place}/manage/plans/{plan}/",
+        MANAGE,
+        also=("POST",),
+        data={
+            "name": "Changed",
+            "kind": "ticket_book",
+            "price": "1",
+            "currency": "EUR",
+            "tickets": "5",
+        },
+    ),
+    # Giving a plan of A: the team; refused → no account, no membership.
+    "members:membership_new": Entry(
+        "/members/places/{place}/manage/give/",
+        MEMBERS_TEAM,
+        also=("POST",),
+        data={"plan": "{plan}", "email": "matrix-new@example.org", "starts_on": "2099-01-01"},
+    ),
+    # member_a's membership at A: the team; ending it is refused to everyone else.
+    "members:membership": Entry(
+        "/members/places/{place}/manage/memberships/{membership}/",
+        MEMBERS_TEAM,
+        also=("POST",),
+        data={"action": "end", "end-on": "2099-12-31"},
+    ),
+    # Attendance of A: the team.
+    "members:attendance": Entry("/members/places/{place}/manage/attendance/", MEMBERS_TEAM),
+    # CSV exports of A (attendance, receipts, credits, ledger): the team.
+    "members:export": Entry("/members/places/{place}/manage/exports/attendance.csv", MEMBERS_TEAM),
+    # The pass ledger of network N: its coordinators and the managers of its places (manager_a);
+    # staff, members and B's manager (B is not in N) → 404.
+    "members:network_ledger": Entry(
+        "/members/networks/{network}/ledger/",
+        {**everyone(404), "anonymous": LOGIN, "manager_a": 200, "coordinator": 200},
+    ),
+    # ---- Presence at the door (maillage.members.kiosk_views) ----
+    # The check-in desk: A's team (manager, staff) and N's coordinator; anybody else 404. The POST
+    # checks member_a's check-in of today out: a refused one leaves it open.
+    "members:presence": Entry(
+        "/members/places/{place}/manage/presence/",
+        {
+            "anonymous": LOGIN,
+            "member_a": 404,
+            "staff_a": 200,
+            "manager_a": 200,
+            "manager_b": 404,
+            "coordinator": 200,
+        },
+        also=("POST",),
+        data={"action": "checkout", "checkin": "{checkin}"},
+    ),
+    # The kiosk's set-up: A's team reads it (200 for staff_a, manager_a, coordinator: covered by
+    # tests/members/test_kiosk.py), only managers and coordinators renew or revoke the address.
+    # Staff see the page, so the write they may not do is a 403 (as bookings' on_behalf); anybody
+    # outside the team 404. The entry requests the write (a new token for A).
+    "members:kiosk_setup": Entry(
+        "/members/places/{place}/manage/kiosk/",
+        {
+            "anonymous": LOGIN,
+            "member_a": 404,
+            "staff_a": 403,
+            "manager_a": ALLOWED,
+            "manager_b": 404,
+            "coordinator": ALLOWED,
+        },
+        method="POST",
+        data={"action": "renew"},
+    ),
+    # The kiosk and its QR code: whoever holds the secret address, signed in or not (the tablet
+    # needs no account); any other token 404. The POST checks member_a in again: 409, already
+    # in today, nothing written (whoever is signed in, the kiosk acts for nobody).
+    "members:kiosk": Entry(
+        "/members/kiosk/{kiosk_token}/",
+        PUBLIC,
+        also=("POST",),
+        data={"action": "checkin", "member": "{member_pk}"},
+    ),
+    "members:kiosk_qr": Entry("/members/kiosk/{kiosk_token}/qr.svg", PUBLIC),
+    # ---- Members: their own pages (maillage.members.urls, views) ----
+    # Editing one's own profile: anyone signed in (a write of their own profile only).
+    "members:profile_edit": Entry(
+        "/members/me/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"full_name": "Camille Martin", "visibility": "members"},
+    ),
+    # "My plans and attendance" and the CSV of one's own attendance: anyone signed in.
+    "members:mine": Entry("/members/me/plans/", SIGNED_IN),
+    "members:my_attendance_csv": Entry("/members/me/attendance.csv", SIGNED_IN),
+    # member_a's profile (private: never saved, the default): member_a themself, the team of A
+    # and N's coordinator; anyone else, anonymous visitors too, is told there is no such member.
+    "members:profile": Entry(
+        "/members/{member_pk}/",
+        {
+            "anonymous": 404,
+            "member_a": 200,
+            "staff_a": 200,
+            "manager_a": 200,
+            "manager_b": 404,
+            "coordinator": 200,
+        },
+    ),
+    # Member directories of a published place and of a network: public (each viewer sees only
+    # the profiles they may read; anonymous visitors the public ones).
+    "members:place_directory": Entry("/members/places/{place}/", PUBLIC),
+    "members:network_directory": Entry("/members/networks/{network}/", PUBLIC),
+    # "Who is here now" at A: the people with a role in A and N's coordinator; anybody else 404.
+    "members:here": Entry(
+        "/members/places/{place}/here/",
+        {
+            "anonymous": LOGIN,
+            "member_a": 200,
+            "staff_a": 200,
+            "manager_a": 200,
+            "manager_b": 404,
+            "coordinator": 200,
+        },
+    ),
+    # Checking oneself in at A from a phone (the kiosk's QR code): anyone signed in opens it; the
+    # check-in is the service's business (team: 302, nothing valid or already in: 409).
+    "members:self_checkin": Entry(
+        "/members/places/{place}/checkin/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"action": "checkin"},
+    ),
+    # ---- Members API ----
+    # Plans: public reads; offering and changing A's plans: see API_MANAGE (staff_a 403).
+    "api-1:list_plans": Entry("/api/v1/plans?place={place}", PUBLIC),
+    "api-1:get_plan": Entry("/api/v1/plans/{plan}", PUBLIC),
+    "api-1:create_plan": Entry(
+        "/api/v1/plans",
+        {**API_MANAGE, "manager_a": 201, "coordinator": 201},
+        method="POST",
+        data={"place": "{place}", "name": "Pass journée", "kind": "day_pass", "price": "12.00"},
+    ),
+    "api-1:update_plan": Entry(
+        "/api/v1/plans/{plan}", API_MANAGE, method="PATCH", data={"name": "Carnet 12"}
+    ),
+    # Giving A's plans, listing and ending A's memberships: A's team (managers, staff) and N's
+    # coordinator; member_a 403 (a role in A), manager_b 404.
+    "api-1:create_membership": Entry(
+        "/api/v1/memberships",
+        {**API_EVENTS_MANAGE, "staff_a": 201, "manager_a": 201, "coordinator": 201},
+        method="POST",
+        data={"plan": "{plan}", "member": "nouvelle-membre@example.org"},
+    ),
+    "api-1:list_memberships": Entry("/api/v1/memberships?place={place}", API_EVENTS_MANAGE),
+    # member_a's membership: its holder and A's team; anyone else 404.
+    "api-1:get_membership": Entry("/api/v1/memberships/{membership}", API_STAFF_OR_BOOKER),
+    "api-1:end_membership": Entry(
+        "/api/v1/memberships/{membership}/end", API_EVENTS_MANAGE, method="POST", data={}
+    ),
+    # Checking oneself in at A (published): anyone with a token; 201, or 409 when nothing valid
+    # is left or member_a is already in today (the body decides).
+    "api-1:create_checkin": Entry(
+        "/api/v1/checkins", API_SIGNED_IN_WRITE, method="POST", data={"place": "{place}"}
+    ),
+    # A's attendance: its team and N's coordinator.
+    "api-1:list_checkins": Entry("/api/v1/checkins?place={place}", API_EVENTS_MANAGE),
+    # member_a's check-in: checking out by themself or A's team; taking it back by A's team
+    # (member_a 403); anyone else 404.
+    "api-1:checkout_checkin": Entry(
+        "/api/v1/checkins/{checkin}/checkout", API_STAFF_OR_BOOKER, method="POST"
+    ),
+    "api-1:undo_checkin": Entry(
+        "/api/v1/checkins/{checkin}",
+        {**API_EVENTS_MANAGE, "staff_a": 204, "manager_a": 204, "coordinator": 204},
+        method="DELETE",
+    ),
+    # N's pass ledger: N's coordinator and the managers of N's places; the other people of N's
+    # places 403; manager_b (B is only in M) 404.
+    "api-1:network_ledger": Entry("/api/v1/ledger?network={network}", API_MANAGE),
+    # The directory: public (it lists only the profiles each caller may read).
+    "api-1:list_members": Entry("/api/v1/members?place={place}", PUBLIC),
+    # member_a's private profile: themself, A's team and N's coordinator; anyone else 404.
+    "api-1:get_member": Entry(
+        "/api/v1/members/{member_pk}", {**everyone(200), "anonymous": 404, "manager_b": 404}
+    ),
+    # One's own profile.
+    "api-1:get_my_profile": Entry("/api/v1/me/profile", {**everyone(200), "anonymous": 401}),
+    "api-1:update_my_profile": Entry(
+        "/api/v1/me/profile",
+        {**everyone(200), "anonymous": 401},
+        method="PUT",
+        data={"bio": "Je fabrique des choses."},
+    ),
 }
 
 # Routes covered by a rule rather than one entry each. The admin: superusers only; every other
@@ -511,5 +717,19 @@ UNPUBLISHED: dict[str, Entry] = {
     "bookings:place_feed": Entry("/bookings/feeds/places/{place}.ics", UNPUBLISHED_STAFF),
     "api-1:get_resource": Entry(
         "/api/v1/resources/{resource}", {**everyone(404), "manager_a": 200, "coordinator": 200}
+    ),
+    # The door keeps working while the place is out of the directory.
+    "members:kiosk": Entry("/members/kiosk/{kiosk_token}/", PUBLIC),
+    # The members of an unpublished place, who is there and checking in: its people (those with
+    # a role in it, those who may edit it); anybody else 404.
+    "members:place_directory": Entry(
+        "/members/places/{place}/", {**MEMBERS_PEOPLE, "anonymous": 404}
+    ),
+    "members:here": Entry("/members/places/{place}/here/", MEMBERS_PEOPLE),
+    "members:self_checkin": Entry(
+        "/members/places/{place}/checkin/",
+        MEMBERS_PEOPLE,
+        also=("POST",),
+        data={"action": "checkin"},
     ),
 }

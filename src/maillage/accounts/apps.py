@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from . import checks, ratelimit  # noqa: F401 (checks registers itself)
+        from . import checks, ratelimit, signals  # noqa: F401 (checks and signals register)
 
         # allauth's rate-limit counters get hashed keys (no raw IP or email in the cache).
         ratelimit.install()

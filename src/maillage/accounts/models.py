@@ -64,10 +64,19 @@ class User(AbstractUser):
 
 
 class PlaceRole(TimeStampedModel):
+    """What a person is in a place (seed 002): its team (managers, staff) or its community
+    (residents on a monthly subscription, nomads with ticket books, occasional visitors)."""
+
     class Role(models.TextChoices):
         MANAGER = "manager", _("manager")
         STAFF = "staff", _("staff")
-        MEMBER = "member", _("member")
+        RESIDENT = "resident", _("resident")
+        NOMAD = "nomad", _("nomad")
+        VISITOR = "visitor", _("visitor")
+
+    # Highest first: a person may give or change only roles up to their own rank.
+    RANKS = {Role.MANAGER: 5, Role.STAFF: 4, Role.RESIDENT: 3, Role.NOMAD: 2, Role.VISITOR: 1}
+    TEAM = (Role.MANAGER, Role.STAFF)
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="place_roles")
     place = models.ForeignKey("places.Place", on_delete=models.CASCADE, related_name="roles")
@@ -79,7 +88,7 @@ class PlaceRole(TimeStampedModel):
         constraints = [
             models.UniqueConstraint(fields=["user", "place"], name="one_role_per_user_and_place"),
             models.CheckConstraint(
-                condition=models.Q(role__in=["manager", "staff", "member"]),
+                condition=models.Q(role__in=["manager", "staff", "resident", "nomad", "visitor"]),
                 name="place_role_known",
             ),
         ]

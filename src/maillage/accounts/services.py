@@ -1,12 +1,23 @@
-"""Writes on accounts: roles and API tokens."""
+"""Writes on accounts: invitations, roles and API tokens."""
 
 import hashlib
 import secrets
 
+from allauth.account.forms import default_token_generator
+from allauth.account.models import EmailAddress
+from allauth.account.utils import user_pk_to_url_str
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from maillage.core.audit import audit_record
+from maillage.core.tasks import send_email
 
 from .models import ApiToken, NetworkRole, PlaceRole, User
 
@@ -61,3 +72,51 @@ def place_role_set(*, user: User, place, role: str) -> PlaceRole:
 def network_role_grant(*, user: User, network, role: str = NetworkRole.Role.COORDINATOR):
     network_role, _ = NetworkRole.objects.get_or_create(user=user, network=network, role=role)
     return network_role
+
+
+def account_for_email(
+    email: str, *, invited_by: User | None, where: str, language: str | None = None
+) -> tuple[User, bool]:
+    """The active account of `email`, or a new one with an invitation to choose a password.
+
+    The invitation (in `language`, the inviter's when not given) names `where` the person was
+    invited to and links to the page where they choose their password; until then the account
+    has no usable password. Returns the account and whether it was created.
+    """
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValidationError({"member": _("Enter a valid email address.")}) from None
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        if not existing.is_active:
+            raise ValidationError({"member": _("This account is closed.")})
+        return existing, False
+    language = language or getattr(invited_by, "language", None) or settings.LANGUAGE_CODE
+    user = User(email=email, language=language)
+    user.set_unusable_password()
+    user.save()
+    # Verified when the password is chosen through the emailed link (accounts.signals).
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
+    audit_record(actor=invited_by, action="account.invite", target=user, details={"where": where})
+    link = settings.MAILLAGE_BASE_URL + reverse(
+        "account_reset_password_from_key",
+        kwargs={
+            "uidb36": user_pk_to_url_str(user),
+            "key": default_token_generator.make_token(user),
+        },
+    )
+    with translation.override(user.language):
+        subject = f"[{settings.MAILLAGE_SITE_NAME}] {INVITATION_SUBJECT}"
+        body = render_to_string(
+            "accounts/email/invitation.txt",
+            {"where": where, "link": link, "inviter": invited_by, "email": email},
+        )
+    transaction.on_commit(
+        lambda: send_email.enqueue(subject=subject, body=body, recipients=[email]), robust=True
+    )
+    return user, True
+
+
+INVITATION_SUBJECT = gettext_lazy("You are invited: choose your password")

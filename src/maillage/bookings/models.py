@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -53,6 +53,15 @@ class Resource(TimeStampedModel):
         choices=[(term.code, term.label) for term in vocabulary.MACHINE_TYPES],
     )
     price_info = models.CharField(_("price information"), max_length=200, blank=True)
+    # Members whose subscription includes booking credits for this kind of resource pay with
+    # them: an hour booked takes this many hours of credits (0: credits are not used here).
+    credits_per_hour = models.DecimalField(
+        _("credits per hour booked"),
+        max_digits=4,
+        decimal_places=2,
+        default=0,
+        validators=[MinValueValidator(0)],
+    )
     photo = models.ImageField(_("photo"), upload_to="bookings/resources/%Y/", blank=True)
     is_active = models.BooleanField(_("bookable"), default=True)
     # A copy of the resource's own hours (places.hours.rules_to_json), rewritten whenever they

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from maillage.accounts.models import User
 from maillage.core.audit import audit_record
 from maillage.core.tasks import send_email
+from maillage.members.credits import credits_charge, credits_refund
 from maillage.places.hours import HoursRule, SeasonRule, intervals_on, rules_from_json
 from maillage.places.models import Place
 
@@ -549,12 +550,14 @@ def booking_create(
         and not connection.in_atomic_block
         and not on_behalf
         and status == Occurrence.Status.CONFIRMED
+        and not resource.credits_per_hour
     )
     try:
         with contextlib.nullcontext() if alone else transaction.atomic():
             conflict = _hold(booking, occurrences, buffer)
             if conflict:
                 raise BookingConflict(conflict)
+            credits_charge(booker, resource, occurrences)
             if on_behalf:
                 audit_record(
                     actor=created_by,
@@ -619,6 +622,9 @@ def booking_cancel(*, booking: Booking, actor: User | None = None) -> int:
         Occurrence.objects.filter(pk__in=[o.pk for o in freed]).update(
             status=Occurrence.Status.CANCELLED
         )
+        # Credits come back for slots cancelled before the deadline, or by the team.
+        notice = dt.timedelta(hours=booking.resource.cancel_deadline_hours)
+        credits_refund(o.pk for o in freed if by_staff or timezone.now() <= o.start - notice)
         if by_staff:
             audit_record(
                 actor=actor,
@@ -653,6 +659,7 @@ def booking_decide(*, booking: Booking, actor: User, approve: bool, note: str = 
     )
     _notify_booker(booking, "approved" if approve else "refused")
     if not approve:
+        credits_refund(o.pk for o in pending)
         _offer_to_waitlist(booking.resource, pending)
     return booking
 

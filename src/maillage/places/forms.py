@@ -522,23 +522,30 @@ EquipmentFormSet = forms.inlineformset_factory(
 
 
 class PlaceRoleForm(forms.Form):
-    email = forms.EmailField(label=_("Email of the person's account"))
+    email = forms.EmailField(
+        label=_("Email of the person"),
+        help_text=_("Someone without an account gets one, with an email inviting them in."),
+    )
     role = forms.ChoiceField(label=_("Role"), choices=PlaceRole.Role.choices)
 
-    def __init__(self, *args, allowed_roles=(), **kwargs):
+    def __init__(self, *args, allowed_roles=(), place=None, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.allowed_roles, self.place, self.actor = allowed_roles, place, actor
         self.fields["role"].choices = [
             (value, label) for value, label in PlaceRole.Role.choices if value in allowed_roles
         ]
 
     def clean_email(self):
         email = self.cleaned_data["email"].strip().lower()
-        user = User.objects.filter(email__iexact=email, is_active=True).first()
-        if user is None:
+        existing = User.objects.filter(email__iexact=email).first()
+        if existing is not None and not existing.is_active:
+            raise forms.ValidationError(_("This account is closed."))
+        current = PlaceRole.objects.filter(place=self.place, user=existing).first()
+        if current and (current.role not in self.allowed_roles or existing == self.actor):
+            # Changing someone's role is giving a role: never to someone at or above oneself.
             raise forms.ValidationError(
-                _("Nobody has an account with this email. Ask the person to sign up first.")
+                _("Only someone above you in this place can change this person's role.")
             )
-        self.user = user
         return email
 
 

@@ -81,7 +81,8 @@ def can_moderate(user, proposal: PlaceProposal) -> bool:
 
 
 def team_roles_grantable(user, place: Place) -> list[str]:
-    """Roles this user may give in the place: coordinators any, managers never above their own."""
+    """Roles this user may give, change or take back in the place: coordinators any, managers and
+    staff only the roles below their own (so a manager names staff, never another manager)."""
     if not _authenticated(user):
         return []
     if (
@@ -90,10 +91,12 @@ def team_roles_grantable(user, place: Place) -> list[str]:
             user=user, role=NetworkRole.Role.COORDINATOR, network__places=place
         ).exists()
     ):
-        return [PlaceRole.Role.MANAGER, PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER]
-    if PlaceRole.objects.filter(user=user, place=place, role=PlaceRole.Role.MANAGER).exists():
-        return [PlaceRole.Role.STAFF, PlaceRole.Role.MEMBER]
-    return []
+        return list(PlaceRole.Role)
+    own = PlaceRole.objects.filter(user=user, place=place, role__in=PlaceRole.TEAM).first()
+    if own is None:
+        return []
+    rank = PlaceRole.RANKS[own.role]
+    return [role for role in PlaceRole.Role if PlaceRole.RANKS[role] < rank]
 
 
 def coordinated_networks(user):

@@ -14,7 +14,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from maillage.accounts.models import PlaceRole, User
-from maillage.accounts.services import place_role_set
+from maillage.accounts.services import account_for_email, place_role_set
 from maillage.core.audit import audit_record
 from maillage.core.tasks import send_email
 from maillage.core.text import fold
@@ -460,6 +460,15 @@ def place_gallery_save(*, place: Place, formsets: Mapping, author: User | None =
             place=place, author=author, source=PlaceRevision.Source.EDIT, changes=changes
         )
     return bool(changes)
+
+
+@transaction.atomic
+def place_team_invite(*, place: Place, email: str, role: str, author: User) -> tuple[User, bool]:
+    """Give `role` to the person of `email`, opening their account and inviting them when they
+    have none. Returns the account and whether it was created."""
+    user, created = account_for_email(email, invited_by=author, where=place.name)
+    place_team_set(place=place, user=user, role=role, author=author)
+    return user, created
 
 
 @transaction.atomic

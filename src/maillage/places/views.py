@@ -18,6 +18,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from maillage.accounts.models import PlaceRole
 from maillage.core.ratelimit import hit_request
+from maillage.members import permissions as member_permissions
+from maillage.members import selectors as member_selectors
 
 from . import permissions, selectors, services, vocabulary
 from .forms import (
@@ -136,6 +138,9 @@ def place_detail(request, slug):
         "nearby": selectors.nearby_places(place),
         "jsonld": place_jsonld_script(place, request),
         "can_edit": can_edit,
+        "runs_place": can_edit or member_permissions.can_manage_members(request.user, place),
+        "in_place": member_permissions.has_role(request.user, place),
+        "plans": member_selectors.plans_of(place),
         "terms": {
             "functions": [vocabulary.term(c) for c in place.functions],
             "services": [vocabulary.term(c) for c in place.services],
@@ -433,7 +438,10 @@ def place_team(request, slug):
     if not grantable:
         raise Http404
     form = PlaceRoleForm(
-        request.POST if request.POST.get("action") == "grant" else None, allowed_roles=grantable
+        request.POST if request.POST.get("action") == "grant" else None,
+        allowed_roles=grantable,
+        place=place,
+        actor=request.user,
     )
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
@@ -444,10 +452,18 @@ def place_team(request, slug):
             messages.success(request, _("The role was removed."))
             return redirect("places:team", slug=place.slug)
         if form.is_valid():
-            services.place_team_set(
-                place=place, user=form.user, role=form.cleaned_data["role"], author=request.user
+            _user, invited = services.place_team_invite(
+                place=place,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                author=request.user,
             )
-            messages.success(request, _("The role was given."))
+            messages.success(
+                request,
+                _("The role was given and an invitation was sent.")
+                if invited
+                else _("The role was given."),
+            )
             return redirect("places:team", slug=place.slug)
     roles = place.roles.select_related("user").order_by("role", "user__email")
     return render(

@@ -17,6 +17,7 @@ from maillage.accounts.services import network_role_grant, place_role_set
 from maillage.agenda.demo import load_demo_events
 from maillage.bookings import services as booking_services
 from maillage.bookings.models import Resource
+from maillage.members.demo import load_demo_members
 from maillage.places import services
 from maillage.places.importers import CENSUS_PATH, CENSUS_SOURCE
 from maillage.places.models import Network, OpeningHours, Place, PlaceRevision
@@ -27,6 +28,7 @@ DEMO_PASSWORD = "maillage-demo"  # noqa: S105 - published on purpose: demo accou
 COORDINATOR_EMAIL = "coordinator@solozere.test"
 MANAGER_EMAIL = "manager@polen.test"
 MEMBER_EMAIL = "catherine@solozere.test"
+NOMAD_EMAIL = "basile@solozere.test"
 POLEN_ID = "1101"
 
 NETWORK = {
@@ -296,6 +298,14 @@ class Command(BaseCommand):
                 author=User.objects.get(email=COORDINATOR_EMAIL),
                 member=User.objects.get(email=MEMBER_EMAIL),
             )
+            if POLEN_ID in places:
+                load_demo_members(
+                    polen=places[POLEN_ID],
+                    elsewhere=places.get("1096"),
+                    manager=User.objects.get(email=MANAGER_EMAIL),
+                    resident=User.objects.get(email=MEMBER_EMAIL),
+                    nomad=_demo_user(NOMAD_EMAIL, "Basile Martin"),
+                )
         summary = (
             _(
                 "Network %(name)s created: %(count)s places (%(joined)s added, "
@@ -337,8 +347,12 @@ class Command(BaseCommand):
             _("  %(email)s: manager of %(place)s") % {"email": MANAGER_EMAIL, "place": "POLeN"}
         )
         self.stdout.write(
-            _("  %(email)s: member of %(place)s, books rooms")
+            _("  %(email)s: resident of %(place)s, books rooms with her credits")
             % {"email": MEMBER_EMAIL, "place": "POLeN"}
+        )
+        self.stdout.write(
+            _("  %(email)s: nomad with a ticket book valid in the whole network")
+            % {"email": NOMAD_EMAIL}
         )
 
     def _network(self) -> tuple[Network, bool]:
@@ -432,7 +446,7 @@ class Command(BaseCommand):
         if polen is not None:
             place_role_set(user=manager, place=polen, role=PlaceRole.Role.MANAGER)
             if not PlaceRole.objects.filter(user=member, place=polen).exists():
-                place_role_set(user=member, place=polen, role=PlaceRole.Role.MEMBER)
+                place_role_set(user=member, place=polen, role=PlaceRole.Role.RESIDENT)
 
 
 def _demo_user(email: str, full_name: str) -> User:
