@@ -566,7 +566,7 @@ def test_my_attendance_csv(world):
     content = response.content.decode("utf-8")
     assert content.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"))))
-    assert rows[0][:5] == ["Day", "Place", "Arrived", "Left", "Duration (minutes)"]
+    assert rows[0][:5] == ["Day", "Place", "Arrival", "Departure", "Duration (minutes)"]
     assert rows[1:] == [
         [
             "2020-01-02",

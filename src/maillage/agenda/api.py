@@ -16,16 +16,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
-from ninja.schema import DjangoGetter
-from pydantic import model_validator
-from pydantic_core import PydanticCustomError
 
 from maillage.bookings.models import Resource
 from maillage.core.api import (
     ERRORS,
+    MAX_ID,
     TIME_EXAMPLE,
     ApiError,
     BearerToken,
+    ObjectIn,
     OptionalBearer,
     invalid_value,
     is_slug,
@@ -45,8 +44,6 @@ from . import permissions, selectors, services, vocabulary
 from .models import Event, Registration
 
 router = Router(tags=["agenda"])
-# The largest id a database column holds: a larger number names nothing (and would overflow).
-MAX_ID = 2**63 - 1
 MAX_CAPACITY = 1_000_000
 
 CATEGORIES = [term.code for term in vocabulary.CATEGORIES]
@@ -163,19 +160,6 @@ class ParticipantListOut(Schema):
 
 
 # Requests -------------------------------------------------------------------------------------
-
-
-class ObjectIn(Schema):
-    """A body that must be a JSON object. Ninja's schemas read any value through attributes, so
-    a list or a number would otherwise pass for a body whose fields are all optional."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _an_object(cls, values):
-        given = values._obj if isinstance(values, DjangoGetter) else values
-        if not isinstance(given, dict):
-            raise PydanticCustomError("model_type", "Input should be a JSON object")
-        return values
 
 
 def _time_field(what: str, default=...):

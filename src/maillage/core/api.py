@@ -12,13 +12,33 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.schema import DjangoGetter
 from ninja.security import HttpBearer
+from pydantic import model_validator
+from pydantic_core import PydanticCustomError
 
 from maillage.accounts.services import api_token_authenticate
 from maillage.core import failures
 from maillage.core.ratelimit import client_ip, hit, parse_rate, peek
 
 MAX_PAGE_SIZE = 100
+
+
+# The largest id a database column holds: a larger number names nothing (and would overflow).
+MAX_ID = 2**63 - 1
+
+
+class ObjectIn(Schema):
+    """A body that must be a JSON object. Ninja's schemas read any value through attributes, so
+    a list or a number would otherwise pass for a body whose fields are all optional."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, values):
+        given = values._obj if isinstance(values, DjangoGetter) else values
+        if not isinstance(given, dict):
+            raise PydanticCustomError("model_type", "Input should be a JSON object")
+        return values
 
 
 class ErrorOut(Schema):

@@ -22,12 +22,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
 from maillage.accounts.models import User
-from maillage.agenda.api import ObjectIn
 from maillage.bookings.models import Resource
 from maillage.core.api import (
     ERRORS,
+    MAX_ID,
     ApiError,
     BearerToken,
+    ObjectIn,
     OptionalBearer,
     invalid_value,
     is_slug,
@@ -43,8 +44,6 @@ from . import periods, permissions, selectors, services, vocabulary
 from .models import CheckIn, MemberProfile, Membership, MembershipMonth, Plan
 
 router = Router(tags=["members"])
-# The largest id a database column holds: a larger number names nothing (and would overflow).
-MAX_ID = 2**63 - 1
 KINDS = list(Plan.Kind.values)
 VISIBILITIES = list(MemberProfile.Visibility.values)
 DATE_EXAMPLE = "2027-03-04"

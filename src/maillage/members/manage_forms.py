@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from maillage.bookings.models import Resource
 from maillage.places.models import Place
 
-from . import periods, selectors
+from . import periods, selectors, services
 from .models import Membership, Plan
 
 MAX_PERIOD_DAYS = 400
@@ -129,21 +129,6 @@ class PlanForm(forms.Form):
         help_text=_("Untick to withdraw the plan; those who hold it keep it."),
     )
 
-    VALUE_FIELDS = (
-        "name",
-        "description",
-        "kind",
-        "price",
-        "currency",
-        "credit_hours",
-        "resource_kinds",
-        "days_per_month",
-        "tickets",
-        "valid_days",
-        "network_wide",
-        "is_active",
-    )
-
     def __init__(self, *args, place: Place, plan: Plan | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         network_places = (
@@ -157,7 +142,7 @@ class PlanForm(forms.Form):
         else:
             del self.fields["network_wide"], self.fields["valid_places"]
         if plan is not None:
-            for name in self.VALUE_FIELDS:
+            for name in services.PLAN_FIELDS:
                 self.initial.setdefault(name, getattr(plan, name))
             self.initial.setdefault("valid_places", list(plan.valid_places.all()))
         else:
@@ -170,7 +155,9 @@ class PlanForm(forms.Form):
 
     def values(self) -> dict:
         """The validated values in the shape services.plan_save takes."""
-        data = {name: self.cleaned_data[name] for name in self.VALUE_FIELDS if name in self.fields}
+        data = {
+            name: self.cleaned_data[name] for name in services.PLAN_FIELDS if name in self.fields
+        }
         data["credit_hours"] = data["credit_hours"] or 0
         return data
 

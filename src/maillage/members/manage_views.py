@@ -432,8 +432,7 @@ def network_ledger(request, slug):
     if not places.exists():
         raise Http404
     this_month = periods.month_of(timezone.localdate())
-    previous = periods.month_of(this_month - dt.timedelta(days=1))
-    form = MonthForm({"month": request.GET.get("month") or f"{previous:%Y-%m}"})
+    form = MonthForm({"month": request.GET.get("month") or f"{this_month:%Y-%m}"})
     context = {"network": network, "form": form}
     if not form.is_valid():
         return render(request, "members/manage/ledger.html", context, status=400)

@@ -253,8 +253,8 @@ class CheckIn(models.Model):
     )
     place = models.ForeignKey("places.Place", on_delete=models.CASCADE, related_name="checkins")
     day = models.DateField(_("day"))
-    checked_in_at = models.DateTimeField(_("arrived"))
-    checked_out_at = models.DateTimeField(_("left"), null=True, blank=True)
+    checked_in_at = models.DateTimeField(_("arrived at"))
+    checked_out_at = models.DateTimeField(_("left at"), null=True, blank=True)
     auto_checked_out = models.BooleanField(_("left at closing time"), default=False)
     consumed = models.CharField(_("paid with"), max_length=16, choices=Consumed.choices)
     membership = models.ForeignKey(

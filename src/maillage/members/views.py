@@ -170,8 +170,8 @@ def my_attendance_csv(request):
         [
             _("Day"),
             _("Place"),
-            _("Arrived"),
-            _("Left"),
+            _("Arrival"),
+            _("Departure"),
             _("Duration (minutes)"),
             _("Paid with"),
             _("Plan"),

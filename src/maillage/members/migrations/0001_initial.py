@@ -155,8 +155,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('day', models.DateField(verbose_name='day')),
-                ('checked_in_at', models.DateTimeField(verbose_name='arrived')),
-                ('checked_out_at', models.DateTimeField(blank=True, null=True, verbose_name='left')),
+                ('checked_in_at', models.DateTimeField(verbose_name='arrived at')),
+                ('checked_out_at', models.DateTimeField(blank=True, null=True, verbose_name='left at')),
                 ('auto_checked_out', models.BooleanField(default=False, verbose_name='left at closing time')),
                 ('consumed', models.CharField(choices=[('team', 'team of the place'), ('free', 'free membership'), ('subscription', 'subscription'), ('ticket', 'ticket of a book'), ('day_pass', 'day pass')], max_length=16, verbose_name='paid with')),
                 ('unit_value', models.DecimalField(blank=True, decimal_places=2, max_digits=9, null=True, verbose_name='value of the day')),
