@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python bench/directory.py
 	$(BIN)/python bench/bookings.py
 	$(BIN)/python bench/agenda.py
+	$(BIN)/python bench/presence.py
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -32,7 +32,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import bookings_dataset
-from bookings_dataset import SOURCE, ZONE, Copier, _detach_constraints, _reset_sequence
+from bookings_dataset import (
+    PLACE_COLUMNS,
+    SOURCE,
+    ZONE,
+    Copier,
+    _detach_constraints,
+    _reset_sequence,
+)
 
 VERSION = 1  # bump when the generator changes: the next run rebuilds the data
 UNUSABLE_PASSWORD = bookings_dataset.UNUSABLE_PASSWORD
@@ -479,28 +486,9 @@ def generate(spec: Spec, log=print) -> dict:
         cursor.execute("SET LOCAL statement_timeout = 0")
         cursor.execute("SET LOCAL maintenance_work_mem = '512MB'")
         rebuild = _detach_constraints(cursor, [Event._meta.db_table, Registration._meta.db_table])
-        place_fields = [
-            "id",
-            "slug",
-            "name",
-            "summary",
-            "address",
-            "postcode",
-            "town",
-            "insee_code",
-            "department",
-            "latitude",
-            "longitude",
-            "time_zone",
-            "is_published",
-            "source",
-            "source_id",
-            "town_key",
-            "search_text",
-        ]
         tables = [
             (Network, ["id", "slug", "name"], networks),
-            (Place, place_fields, places),
+            (Place, PLACE_COLUMNS, places),
             (Place.networks.through, ["place", "network"], links),
             (PlaceTerm, ["place", "kind", "code"], place_terms),
             (

@@ -32,6 +32,26 @@ ZONE = "Europe/Paris"
 MAINLAND = {"lat": (41.3, 51.1), "lon": (-4.8, 9.6)}
 UNIT = 30  # minutes: slots start and end on the half hour
 UNUSABLE_PASSWORD = "!bench"  # noqa: S105 - Django refuses any password starting with "!"
+# The columns of a place row that the generators copy (the rest take their defaults).
+PLACE_COLUMNS = [
+    "id",
+    "slug",
+    "name",
+    "summary",
+    "address",
+    "postcode",
+    "town",
+    "insee_code",
+    "department",
+    "latitude",
+    "longitude",
+    "time_zone",
+    "is_published",
+    "source",
+    "source_id",
+    "town_key",
+    "search_text",
+]
 
 
 @dataclass(frozen=True)
@@ -462,7 +482,7 @@ def _people(spec: Spec, rng: random.Random, places: list[PlaceSpec]):
         )
         for index in chosen:
             role_id += 1
-            roles.append((role_id, user_id, places[index].id, "member"))
+            roles.append((role_id, user_id, places[index].id, "resident"))
             places[index].members.append(user_id)
     return users, roles
 
@@ -794,25 +814,7 @@ def generate(spec: Spec, log=print) -> dict:
         tables.append(
             (
                 Place,
-                [
-                    "id",
-                    "slug",
-                    "name",
-                    "summary",
-                    "address",
-                    "postcode",
-                    "town",
-                    "insee_code",
-                    "department",
-                    "latitude",
-                    "longitude",
-                    "time_zone",
-                    "is_published",
-                    "source",
-                    "source_id",
-                    "town_key",
-                    "search_text",
-                ],
+                PLACE_COLUMNS,
                 places,
             )
         )

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from maillage.core.models import TimeStampedModel
@@ -52,6 +53,9 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        # Emails are looked up case-insensitively (email__iexact: UPPER(email) = UPPER(%s)) by
+        # check-ins, invitations and role forms; the unique index on `email` cannot answer that.
+        indexes = [models.Index(Upper("email"), name="user_email_upper")]
 
     def __str__(self):
         return self.full_name or self.email

@@ -152,7 +152,8 @@ def ledger(*, places, month: dt.date, network: Network | None = None) -> list[di
     of the first spent at the second, and what they are worth (for settling). Only lines that
     involve one of `places` are returned; with `network`, only days between its places."""
     month = periods.month_of(month)
-    place_ids = [place.pk for place in places]
+    # A queryset stays a subquery: a network's places are not loaded to be sent back as ids.
+    place_ids = places.values("pk") if isinstance(places, QuerySet) else [p.pk for p in places]
     checkins = CheckIn.objects.filter(
         home_place__isnull=False, day__gte=month, day__lt=periods.next_month(month)
     )

@@ -170,7 +170,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'check-in',
                 'verbose_name_plural': 'check-ins',
                 'ordering': ['-checked_in_at'],
-                'indexes': [models.Index(fields=['place', 'day'], name='checkin_place_day'), models.Index(condition=models.Q(('checked_out_at__isnull', True)), fields=['place'], name='checkin_present'), models.Index(condition=models.Q(('home_place__isnull', False)), fields=['home_place', 'day'], name='checkin_ledger'), models.Index(fields=['user', 'day'], name='checkin_member')],
+                'indexes': [models.Index(fields=['place', 'day'], name='checkin_place_day'), models.Index(condition=models.Q(('checked_out_at__isnull', True)), fields=['place'], name='checkin_present'), models.Index(condition=models.Q(('home_place__isnull', False)), fields=['day'], name='checkin_ledger'), models.Index(fields=['user', 'day'], name='checkin_member')],
                 'constraints': [models.UniqueConstraint(fields=('user', 'place', 'day'), name='one_checkin_a_day'), models.CheckConstraint(condition=models.Q(('checked_out_at__isnull', True), ('checked_out_at__gte', models.F('checked_in_at')), _connector='OR'), name='checkout_after_checkin')],
             },
         ),
