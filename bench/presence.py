@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import random
-import re
 import sys
 import threading
 import time
@@ -44,18 +43,6 @@ REDIS_URL = "redis://127.0.0.1:6379/9"
 MEASURES = ("http", "service", "ledger", "attendance")
 REBUILD_AFTER_DAYS = 90  # then fewer ticket books bought before the anchor are still valid
 CHECKINS = "/api/v1/checkins"
-# Indexes this benchmark proposes (see bench/README.md), each created in this database for a
-# measure and taken away after it. For `email__iexact` (the API, the kiosk, several forms):
-# UPPER(email) = UPPER(%s) reads the whole table of accounts without it.
-EMAIL_INDEX_NAME = "bench_user_email_upper"
-EMAIL_INDEX = f"CREATE INDEX {EMAIL_INDEX_NAME} ON accounts_user (UPPER(email))"
-# For the network-pass ledger: the ledger lines of a month, whichever places they involve, in
-# place of `checkin_ledger` (home_place_id, day), which the ledger's OR can only read whole.
-LEDGER_INDEX = (
-    "CREATE INDEX bench_checkin_ledger_month ON members_checkin (day) "
-    "WHERE home_place_id IS NOT NULL"
-)
-LEDGER_INDEX_REPLACED = "checkin_ledger"
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,12 +75,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--queries", type=int, default=300, help="timed queries per series")
     parser.add_argument("--warmup", type=int, default=30, help="untimed queries first")
-    parser.add_argument(
-        "--no-index-trial",
-        action="store_true",
-        help="do not time check-ins and the ledger with the proposed indexes (each created for "
-        "the measure in this database, then dropped)",
-    )
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--pg-server", default=PG_SERVER, help="PostgreSQL server URL, no db")
     parser.add_argument("--redis-url", default=REDIS_URL, help="Redis of the HTTP server")
@@ -560,16 +541,6 @@ def refusals(args, server: Server, tokens: "Tokens", batch: list[Visit], today) 
     }
 
 
-def email_index(cursor) -> str | None:
-    """An index of accounts_user on UPPER(email), when one exists."""
-    cursor.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'accounts_user' "
-        "AND indexdef ILIKE '%%upper((email)::text)%%'"
-    )
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
 def profile_requests(args, visits: Visits) -> dict:
     """Where the app's CPU goes: the same POSTs through Django's test client, in this process,
     under cProfile (local cache instead of Redis for the self check-in counter)."""
@@ -602,11 +573,8 @@ def profile_requests(args, visits: Visits) -> dict:
 
 
 def measure_http(args, server: Server, visits: Visits, today: dt.date) -> dict:
-    from django.db import connection
-
     warm = visits.take(args.http_warmup)
     timed = visits.take(args.http)
-    trial = visits.take(args.http_trial)
     refused = visits.refused(200)
     print(
         f"\n(1) {len(timed)} check-ins over HTTP ({CHECKINS}): gunicorn {args.workers} workers x "
@@ -616,7 +584,7 @@ def measure_http(args, server: Server, visits: Visits, today: dt.date) -> dict:
     )
     if not timed:
         return {"skipped": "no member holds anything valid today"}
-    tokens = Tokens(warm + timed + trial + refused, args.staff_share, args.seed)
+    tokens = Tokens(warm + timed + refused, args.staff_share, args.seed)
     missing = endpoint_missing(server.port, next(iter(tokens.tokens.values())))
     if missing:
         print(f"  skipped: {missing}", flush=True)
@@ -641,24 +609,6 @@ def measure_http(args, server: Server, visits: Visits, today: dt.date) -> dict:
             flush=True,
         )
     result["request_profile"] = profile_requests(args, visits)
-    if not trial:
-        return result
-    with connection.cursor() as cursor:
-        present = email_index(cursor)
-        if present:
-            result["proposed_email_index"] = f"already there: {present}"
-            return result
-        cursor.execute(EMAIL_INDEX)
-        cursor.execute("ANALYZE accounts_user")
-    print(f"  again with the proposed index ({EMAIL_INDEX}):", flush=True)
-    try:
-        result["with_email_index"] = {
-            "index": EMAIL_INDEX,
-            **timed_checkins(args, server, tokens, trial, today),
-        }
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"DROP INDEX IF EXISTS {EMAIL_INDEX_NAME}")
     return result
 
 
@@ -809,7 +759,7 @@ def explain(sql: str, params=None) -> list[str]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def ledger_sql(places, month: dt.date) -> tuple[str, list]:
+def ledger_sql(places, month: dt.date) -> str:
     """The SQL selectors.ledger sends, with its parameters."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -821,44 +771,12 @@ def ledger_sql(places, month: dt.date) -> tuple[str, list]:
     return captured.captured_queries[-1]["sql"]
 
 
-def index_present(cursor) -> str | None:
-    """An index of members_checkin on `day` for ledger lines only, when one exists."""
-    cursor.execute(
-        "SELECT indexname FROM pg_indexes WHERE tablename = 'members_checkin' "
-        "AND indexdef LIKE '%%(day)%%' AND indexdef LIKE '%%home_place_id IS NOT NULL%%'"
-    )
-    row = cursor.fetchone()
-    return row[0] if row else None
-
-
-def ledger_subquery(places, month: dt.date) -> list[dict]:
-    """selectors.ledger with the places as a subquery instead of a list of ids: the form this
-    benchmark proposes (no parameter per place to build, send and plan)."""
-    from django.db.models import Count, Q, Sum
-
-    from maillage.members import periods
-    from maillage.members.models import CheckIn
-
-    month = periods.month_of(month)
-    ids = places.values("pk")
-    return list(
-        CheckIn.objects.filter(
-            home_place__isnull=False, day__gte=month, day__lt=periods.next_month(month)
-        )
-        .filter(Q(home_place_id__in=ids) | Q(place_id__in=ids))
-        .values("home_place_id", "home_place__name", "place_id", "place__name")
-        .annotate(
-            days=Count("id"), members=Count("user_id", distinct=True), value=Sum("unit_value")
-        )
-        .order_by("home_place__name", "place__name")
-    )
-
-
 def time_ledger(draws, places_of: dict, warmup: int) -> dict:
     """For each (network, month) draw, in rotating order: selectors.ledger with the network's
     places as a list (a view holding them), with the queryset permissions.ledger_places gives a
-    coordinator (as the ledger page and the API do), the proposed subquery form, and the lines
-    of the CSV export (selectors.ledger_lines, read as the page does). All must agree."""
+    coordinator (as the ledger page and the API do: the selector keeps it as a subquery), and
+    the lines of the CSV export (selectors.ledger_lines, read as the page does). All must
+    agree."""
     from maillage.members import selectors
     from maillage.places.models import Place
 
@@ -866,9 +784,6 @@ def time_ledger(draws, places_of: dict, warmup: int) -> dict:
         "ledger": lambda network, month: selectors.ledger(places=places_of[network], month=month),
         "ledger_queryset": lambda network, month: selectors.ledger(
             places=Place.objects.filter(networks=network), month=month
-        ),
-        "ledger_subquery": lambda network, month: ledger_subquery(
-            Place.objects.filter(networks=network), month
         ),
         "ledger_lines": lambda network, month: list(
             selectors.ledger_lines(
@@ -906,12 +821,12 @@ def time_ledger(draws, places_of: dict, warmup: int) -> dict:
 
 def time_whole_set(places: list, months: list[dt.date], rounds: int) -> dict:
     """The ledger of every place of a network, each month, `rounds` times: selectors.ledger
-    with the places as a list, and the proposed subquery form; both must agree."""
+    with the places as a list and as a queryset; both must agree."""
     from maillage.members import selectors
     from maillage.places.models import Place
 
     networked = Place.objects.filter(networks__isnull=False)
-    times = {"ledger": [], "ledger_subquery": []}
+    times = {"ledger": [], "ledger_queryset": []}
     lines, mismatches = [], 0
     for _round in range(rounds):
         for month in months:
@@ -919,8 +834,8 @@ def time_whole_set(places: list, months: list[dt.date], rounds: int) -> dict:
             answer = selectors.ledger(places=places, month=month)
             times["ledger"].append((time.perf_counter() - started) * 1000.0)
             started = time.perf_counter()
-            again = ledger_subquery(networked, month)
-            times["ledger_subquery"].append((time.perf_counter() - started) * 1000.0)
+            again = selectors.ledger(places=networked, month=month)
+            times["ledger_queryset"].append((time.perf_counter() - started) * 1000.0)
             mismatches += answer != again
             lines.append(len(answer))
     return {
@@ -931,26 +846,22 @@ def time_whole_set(places: list, months: list[dt.date], rounds: int) -> dict:
     }
 
 
-def ledger_plans(biggest, region, all_places, month) -> dict:
-    """EXPLAIN (ANALYZE, BUFFERS) of the selector's query for the biggest network, a middle
-    one and every networked place; the plan lines are kept without the lists of ids."""
-    plans = {}
-    for label, places in (
-        ("biggest_network", biggest),
-        ("a_region_network", region),
-        ("every_networked_place", all_places),
-    ):
-        plan = explain(ledger_sql(places, month))
-        plans[label] = {
-            "places": len(places),
-            "plan": [re.sub(r"'\{[^}]*\}'", "'{…}'", line) for line in plan],
-        }
-    return plans
+def ledger_plans(biggest, region, month) -> dict:
+    """EXPLAIN (ANALYZE, BUFFERS) of the selector's query, with the places as the ledger page
+    passes them, for the biggest network, a middle one and every networked place."""
+    from maillage.places.models import Place
+
+    return {
+        label: explain(ledger_sql(places, month))
+        for label, places in (
+            ("biggest_network", Place.objects.filter(networks=biggest)),
+            ("a_region_network", Place.objects.filter(networks=region)),
+            ("every_networked_place", Place.objects.filter(networks__isnull=False)),
+        )
+    }
 
 
 def measure_ledger(args, anchor: dt.date) -> dict:
-    from django.db import connection, transaction
-
     from maillage.members import periods
     from maillage.places.models import Network, Place
 
@@ -977,46 +888,19 @@ def measure_ledger(args, anchor: dt.date) -> dict:
         "months": [m.isoformat() for m in (months[0], months[-1])],
         "per_network": time_ledger(draws, places_of, args.warmup),
         "whole_set": time_whole_set(all_places, months, rounds=2),
-        "plans": ledger_plans(places_of[biggest.pk], places_of[region.pk], all_places, month),
-        "sql": re.sub(r"IN \([^)]*\)", "IN (…)", ledger_sql(places_of[biggest.pk], month)),
+        "plans": ledger_plans(biggest, region, month),
+        "sql": ledger_sql(Place.objects.filter(networks=biggest), month),
     }
-    _print_ledger(result, "")
-    if args.no_index_trial:
-        return result
-    with connection.cursor() as cursor:
-        present = index_present(cursor)
-    if present:
-        result["proposed_index"] = f"already there: {present}"
-        return result
-    # In a transaction rolled back at the end: the dataset's indexes are left as they were.
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            started = time.perf_counter()
-            cursor.execute(f"DROP INDEX {LEDGER_INDEX_REPLACED}")
-            cursor.execute(LEDGER_INDEX)
-            cursor.execute("ANALYZE members_checkin")
-            built = round(time.perf_counter() - started, 2)
-        trial = {
-            "index": LEDGER_INDEX,
-            "replaces": LEDGER_INDEX_REPLACED,
-            "build_seconds": built,
-            "per_network": time_ledger(draws, places_of, args.warmup),
-            "whole_set": time_whole_set(all_places, months, rounds=2),
-            "plans": ledger_plans(places_of[biggest.pk], places_of[region.pk], all_places, month),
-        }
-        transaction.set_rollback(True)
-    result["with_proposed_index"] = trial
-    _print_ledger(trial, " with the proposed index")
+    _print_ledger(result)
     return result
 
 
-def _print_ledger(result: dict, label: str) -> None:
+def _print_ledger(result: dict) -> None:
     for name, stats in result["per_network"]["variants"].items():
-        print(f"  {name}{label}: p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms", flush=True)
+        print(f"  {name}: p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms", flush=True)
     for name, stats in result["whole_set"]["variants"].items():
         print(
-            f"  every networked place, {name}{label}: p50 {stats['p50_ms']} ms, p95 "
-            f"{stats['p95_ms']} ms",
+            f"  every networked place, {name}: p50 {stats['p50_ms']} ms, p95 {stats['p95_ms']} ms",
             flush=True,
         )
     mismatches = result["per_network"]["mismatch_count"] + result["whole_set"]["mismatch_count"]
@@ -1154,28 +1038,25 @@ def markdown(result: dict) -> str:
     lines = ["| measure | result |", "|---|---|"]
     http = result.get("http")
     if http and "skipped" not in http:
-        for suffix, run in (("", http), (", proposed email index", http.get("with_email_index"))):
-            if not run:
-                continue
-            latency, exact, cpu = run["latency"], run["exactness"], run["cpu_ms_per_request"]
-            lines.append(
-                f"| (1) check-ins over HTTP{suffix} ({run['checkins']}, gunicorn "
-                f"{http['workers']}×{http['threads']}, {http['clients']} connections; "
-                f"{run['by_staff']} by the place's manager, {run['away']} with a network pass) "
-                f"| **{run['per_second']:.0f}/s**, p50 {latency['p50_ms']:.1f} ms, **p95 "
-                f"{latency['p95_ms']:.1f} ms** (p50 by staff "
-                f"{run['latency_by_staff'].get('p50_ms', 0):.1f} ms, self "
-                f"{run['latency_self'].get('p50_ms', 0):.1f} ms); statuses {run['statuses']}; "
-                f"rows = 201s {yes_no(exact['answer_ids_equal_rows'])}, tickets and days exact "
-                f"{yes_no(exact['exact'])} ({exact['tickets_spent']} tickets, "
-                f"{exact['subscription_days_spent']} counted days, {exact['ledger_lines']} ledger "
-                f"lines) |"
-            )
-            lines.append(
-                f"| (1) CPU per check-in over HTTP{suffix} | app {cpu['app']:.1f} ms, PostgreSQL "
-                f"{cpu['postgres']:.1f} ms, client {cpu['bench']:.1f} ms; CPUs busy "
-                f"{run['cpu_busy_share']:.0%} |"
-            )
+        latency, exact, cpu = http["latency"], http["exactness"], http["cpu_ms_per_request"]
+        lines.append(
+            f"| (1) check-ins over HTTP ({http['checkins']}, gunicorn "
+            f"{http['workers']}×{http['threads']}, {http['clients']} connections; "
+            f"{http['by_staff']} by the place's manager, {http['away']} with a network pass) "
+            f"| **{http['per_second']:.0f}/s**, p50 {latency['p50_ms']:.1f} ms, **p95 "
+            f"{latency['p95_ms']:.1f} ms** (p50 by staff "
+            f"{http['latency_by_staff'].get('p50_ms', 0):.1f} ms, self "
+            f"{http['latency_self'].get('p50_ms', 0):.1f} ms); statuses {http['statuses']}; "
+            f"rows = 201s {yes_no(exact['answer_ids_equal_rows'])}, tickets and days exact "
+            f"{yes_no(exact['exact'])} ({exact['tickets_spent']} tickets, "
+            f"{exact['subscription_days_spent']} counted days, {exact['ledger_lines']} ledger "
+            f"lines) |"
+        )
+        lines.append(
+            f"| (1) CPU per check-in over HTTP | app {cpu['app']:.1f} ms, PostgreSQL "
+            f"{cpu['postgres']:.1f} ms, client {cpu['bench']:.1f} ms; CPUs busy "
+            f"{http['cpu_busy_share']:.0%} |"
+        )
         for key, label in (("second_checkin", "the same again"), ("nothing_valid", "no plan")):
             part = http[key]
             lines.append(
@@ -1204,27 +1085,22 @@ def markdown(result: dict) -> str:
         labels = {
             "ledger": "selectors.ledger, a network's places as a list",
             "ledger_queryset": "selectors.ledger, the places as a queryset (ledger page)",
-            "ledger_subquery": "the same query, places as a subquery (proposed form)",
             "ledger_lines": "selectors.ledger_lines, rows as the CSV export reads them",
         }
-        for suffix, part in (("", ledger), (", proposed index", ledger.get("with_proposed_index"))):
-            if not part:
-                continue
-            per_network = part["per_network"]
-            for name, label in labels.items():
-                stats = per_network["variants"][name]
-                lines.append(
-                    f"| (2) {label}{suffix}, {per_network['calls']} network-months | p50 "
-                    f"{stats['p50_ms']:.1f} ms, **p95 {stats['p95_ms']:.1f} ms** |"
-                )
-            whole = part["whole_set"]
-            for name in ("ledger", "ledger_subquery"):
-                stats = whole["variants"][name]
-                lines.append(
-                    f"| (2) {labels[name].split(',')[0]}, every networked place{suffix}, "
-                    f"{whole['calls']} months ({name}) | p50 {stats['p50_ms']:.1f} ms, **p95 "
-                    f"{stats['p95_ms']:.1f} ms** |"
-                )
+        per_network = ledger["per_network"]
+        for name, label in labels.items():
+            stats = per_network["variants"][name]
+            lines.append(
+                f"| (2) {label}, {per_network['calls']} network-months | p50 "
+                f"{stats['p50_ms']:.1f} ms, **p95 {stats['p95_ms']:.1f} ms** |"
+            )
+        whole = ledger["whole_set"]
+        for name, form in (("ledger", "a list"), ("ledger_queryset", "a queryset")):
+            stats = whole["variants"][name]
+            lines.append(
+                f"| (2) selectors.ledger, every networked place as {form}, {whole['calls']} "
+                f"months | p50 {stats['p50_ms']:.1f} ms, **p95 {stats['p95_ms']:.1f} ms** |"
+            )
     attendance = result.get("attendance")
     if attendance:
         for name, stats in attendance["variants"].items():
@@ -1241,7 +1117,6 @@ def share_out(args: argparse.Namespace, available: int) -> None:
     sizes = {}
     if "http" in args.only:
         sizes = {"http_warmup": 200, "http": args.http, "profile": min(500, args.http)}
-        sizes["http_trial"] = 0 if args.no_index_trial else args.http
     if "service" in args.only:
         sizes.update(
             service_warmup=100,
@@ -1258,7 +1133,6 @@ def share_out(args: argparse.Namespace, available: int) -> None:
             flush=True,
         )
     args.http_warmup = int(200 * factor)
-    args.http_trial = int(sizes.get("http_trial", 0) * factor)
     args.http = int(args.http * factor)
     args.service_warmup = int(100 * factor)
     args.profile = int(500 * factor)

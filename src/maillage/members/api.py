@@ -929,7 +929,9 @@ def create_checkin(request, payload: MemberCheckInIn):
         record = services.checkin(place=place, member=member, actor=caller)
     except services.CheckInRefused as refusal:
         raise ApiError(409, refusal.message, {"reason": refusal.reason}) from None
-    return Status(201, _checkin_out(_checkins().get(pk=record.pk)))
+    if record.membership is not None:  # the answer tells what is left after this day
+        record.membership.tickets_left = record.tickets_left
+    return Status(201, _checkin_out(record))
 
 
 @router.get(

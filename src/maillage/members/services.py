@@ -643,7 +643,7 @@ def checkin(
                 checked_in_at=at,
                 consumed=chosen.consumed if chosen else CheckIn.Consumed.TEAM,
                 membership=membership,
-                home_place_id=membership.place_id if from_elsewhere else None,
+                home_place=membership.place if from_elsewhere else None,
                 unit_value=_unit_value(membership) if from_elsewhere else None,
                 checked_in_by=actor if by_team else None,
             )
