@@ -86,19 +86,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def ensure_dataset(args: argparse.Namespace, spec) -> dict:
     import agenda_dataset
-    from django.core.management import call_command
-    from django.utils import timezone
 
-    anchor = None if args.rebuild else agenda_dataset.existing_anchor(spec)
-    today = timezone.localdate()
-    if anchor is not None and (today - anchor).days <= REBUILD_AFTER_DAYS:
-        print(f"Reusing the national agenda dataset of {anchor} in {PG_DATABASE}.", flush=True)
-        return {"reused": True, "anchor": anchor.isoformat()}
-    print(f"Generating the national agenda dataset in {PG_DATABASE}:", flush=True)
-    call_command("flush", interactive=False, verbosity=0)
-    data = agenda_dataset.generate(spec)
-    print(f"  done in {data['total_seconds']} s.", flush=True)
-    return {"reused": False, **data}
+    return bookings.reuse_or_generate(
+        agenda_dataset,
+        spec,
+        rebuild=args.rebuild,
+        label="national agenda dataset",
+        database=PG_DATABASE,
+        rebuild_after_days=REBUILD_AFTER_DAYS,
+    )
 
 
 def remove_run_leftovers(spec) -> None:

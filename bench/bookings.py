@@ -115,21 +115,38 @@ def prepare_database(args: argparse.Namespace, database: str = PG_DATABASE) -> N
     os.environ.pop("MAILLAGE_TASKS_BACKEND", None)
 
 
-def ensure_dataset(args: argparse.Namespace, spec) -> dict:
-    import bookings_dataset
+def reuse_or_generate(
+    generator, spec, *, rebuild: bool, label: str, database: str, rebuild_after_days: int
+) -> dict:
+    """Reuse the dataset `generator` (a *_dataset module) left in the database unless asked to
+    rebuild it or it is older than `rebuild_after_days`; otherwise empty the database and
+    generate it again."""
     from django.core.management import call_command
     from django.utils import timezone
 
-    anchor = None if args.rebuild else bookings_dataset.existing_anchor(spec)
+    anchor = None if rebuild else generator.existing_anchor(spec)
     today = timezone.localdate()
-    if anchor is not None and (today - anchor).days <= REBUILD_AFTER_DAYS:
-        print(f"Reusing the national dataset of {anchor} in {PG_DATABASE}.", flush=True)
+    if anchor is not None and (today - anchor).days <= rebuild_after_days:
+        print(f"Reusing the {label} of {anchor} in {database}.", flush=True)
         return {"reused": True, "anchor": anchor.isoformat()}
-    print(f"Generating the national dataset in {PG_DATABASE}:", flush=True)
+    print(f"Generating the {label} in {database}:", flush=True)
     call_command("flush", interactive=False, verbosity=0)
-    data = bookings_dataset.generate(spec)
+    data = generator.generate(spec)
     print(f"  done in {data['total_seconds']} s.", flush=True)
     return {"reused": False, **data}
+
+
+def ensure_dataset(args: argparse.Namespace, spec) -> dict:
+    import bookings_dataset
+
+    return reuse_or_generate(
+        bookings_dataset,
+        spec,
+        rebuild=args.rebuild,
+        label="national dataset",
+        database=PG_DATABASE,
+        rebuild_after_days=REBUILD_AFTER_DAYS,
+    )
 
 
 def remove_run_leftovers(spec) -> None:
