@@ -4,6 +4,7 @@ from maillage.agenda.api import router as agenda_router
 from maillage.bookings.api import router as bookings_router
 from maillage.bookings.api_availability import router as availability_router
 from maillage.bookings.api_resources import router as resources_router
+from maillage.community.api import router as community_router
 from maillage.core.api import MaillageAPI, install_error_handlers
 from maillage.members.api import router as members_router
 from maillage.places.api import router as places_router
@@ -22,3 +23,4 @@ api.add_router("", resources_router)
 api.add_router("", bookings_router)
 api.add_router("", agenda_router)
 api.add_router("", members_router)
+api.add_router("", community_router)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "maillage.bookings",
     "maillage.agenda",
     "maillage.members",
+    "maillage.community",
 ]
 
 MIDDLEWARE = [
@@ -317,6 +318,10 @@ MAILLAGE_BOOKINGS_PER_ACCOUNT = env.RATE_BOOKINGS_PER_ACCOUNT
 MAILLAGE_REGISTRATIONS_PER_IP = env.RATE_REGISTRATIONS_PER_IP
 # Searches and check-ins on a place's check-in kiosk per IP (members/kiosk_views.py).
 MAILLAGE_KIOSK_PER_IP = env.RATE_KIOSK_PER_IP
+# Community posts, private replies, reports and votes per IP and per account; mentoring questions
+# per IP (community/throttle.py).
+MAILLAGE_COMMUNITY_POSTS = env.RATE_COMMUNITY_POSTS
+MAILLAGE_MENTORING_PER_IP = env.RATE_MENTORING_PER_IP
 
 LOGGING = {
     "version": 1,

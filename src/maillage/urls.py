@@ -14,6 +14,7 @@ urlpatterns = [
     path("bookings/", include("maillage.bookings.urls")),
     path("agenda/", include("maillage.agenda.urls")),
     path("members/", include("maillage.members.urls")),
+    path("community/", include("maillage.community.urls")),
     path("accounts/", include("allauth.urls")),
     path("", include("maillage.accounts.urls")),
     path("i18n/setlang/", core_views.set_language, name="set_language"),

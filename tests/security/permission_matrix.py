@@ -124,6 +124,29 @@ NO_AUTHENTICATOR = {**everyone(404), "anonymous": LOGIN}
 REAUTHENTICATE = "/accounts/reauthenticate/?next=%2Faccounts%2F2fa%2F{}%2F"
 
 
+# The community exchange's requests (the board's and mentoring's entries).
+_BOARD_NEW_POST = {
+    "place": "{place}",
+    "kind": "project",
+    "title": "Un projet de la matrice",
+    "body": "<p>Pour voir qui peut le poster.</p>",
+}
+_BOARD_CHANGED_POST = {"kind": "project", "title": "Titre changé", "body": "<p>Texte changé.</p>"}
+_BOARD_AUTHOR_PAGE = {**everyone(404), "anonymous": LOGIN, "member_a": 200}
+_BOARD_AUTHOR_WRITE = {**everyone(404), "anonymous": LOGIN, "member_a": ALLOWED}
+_BOARD_AUTHOR_API = {**everyone(404), "anonymous": 401, "member_a": 200}
+
+_BOARD_A_PEOPLE = {**everyone(200), "anonymous": 404, "manager_b": 404}
+_MENTORING_QUESTION = {
+    "place": "{place}",
+    "name": "Justine",
+    "email": "justine@example.org",
+    "age_group": "18_25",
+    "topic": "business",
+    "fields": ["entrepreneurship"],
+    "question": "Comment crée-t-on son entreprise ?",
+}
+
 MATRIX: dict[str, Entry] = {
     # ---- Directory pages (maillage.places.urls and the home page) ----
     # The home page: public.
@@ -687,6 +710,483 @@ MATRIX: dict[str, Entry] = {
         method="PUT",
         data={"bio": "Je fabrique des choses."},
     ),
+    # ---- Community: the skills exchange (maillage.community.exchange_views) ----
+    # The list of offers and requests: public.
+    "community:exchange": Entry("/community/skills/", PUBLIC),
+    # Posting: anyone signed in opens the form (those with no place are told to become members
+    # of one); the place list holds only their places, so manager_b's post at A is an invalid
+    # choice (the form again, nothing written).
+    "community:exchange_new": Entry(
+        "/community/skills/new/",
+        SIGNED_IN,
+        also=("POST",),
+        data={
+            "kind": "offer",
+            "place": "{place_pk}",
+            "title": "Je répare les vélos",
+            "skills": ["repair"],
+        },
+    ),
+    # member_a's open offer at A: public (a hidden one: its author and A's team only).
+    "community:exchange_post": Entry("/community/skills/{skill}/", PUBLIC),
+    # Changing and closing it: its author only; anyone else is told there is no such page.
+    "community:exchange_edit": Entry(
+        "/community/skills/{skill}/edit/",
+        OWNER_ONLY_PAGE,
+        also=("POST",),
+        data={"title": "Je peux aider pour vos dossiers LEADER", "skills": ["grant_writing"]},
+    ),
+    "community:exchange_close": Entry(
+        "/community/skills/{skill}/close/", OWNER_ONLY_PAGE, method="POST"
+    ),
+    # ---- Community: the skills exchange in the API (maillage.community.api_exchange) ----
+    # Public reads of open, visible posts.
+    "api-1:list_skill_posts": Entry("/api/v1/community/skills?place={place}", PUBLIC),
+    "api-1:get_skill_post": Entry("/api/v1/community/skills/{skill}", PUBLIC),
+    # Posting at A: its people (community and team) and N's coordinator; manager_b knows A
+    # (published) but has no role there: 403.
+    "api-1:create_skill_post": Entry(
+        "/api/v1/community/skills",
+        {
+            "anonymous": 401,
+            "member_a": 201,
+            "staff_a": 201,
+            "manager_a": 201,
+            "manager_b": 403,
+            "coordinator": 201,
+        },
+        method="POST",
+        data={
+            "place": "{place}",
+            "kind": "offer",
+            "title": "Je répare les vélos",
+            "skills": ["repair"],
+        },
+    ),
+    # member_a's public offer: only its author changes or closes it; the others know it exists
+    # (403). The place's team moderates (hide), it does not edit.
+    "api-1:update_skill_post": Entry(
+        "/api/v1/community/skills/{skill}",
+        {**everyone(403), "anonymous": 401, "member_a": 200},
+        method="PATCH",
+        data={"title": "Je peux aider pour vos dossiers LEADER"},
+    ),
+    "api-1:close_skill_post": Entry(
+        "/api/v1/community/skills/{skill}/close",
+        {**everyone(403), "anonymous": 401, "member_a": 200},
+        method="POST",
+    ),
+    # Its matches (people and posts nearby): its author only; anyone else 404, never a leak.
+    "api-1:skill_post_matches": Entry(
+        "/api/v1/community/skills/{skill}/matches",
+        {**everyone(404), "anonymous": 401, "member_a": 200},
+    ),
+    # Private replies: every signed-in caller gets 200, but only what they may read (the author
+    # all of them, anyone else their own: the team of A none but the manager's own reply).
+    "api-1:list_skill_post_replies": Entry(
+        "/api/v1/community/skills/{skill}/replies", {**everyone(200), "anonymous": 401}
+    ),
+    # Replying: anyone signed in but its author (400: one's own post).
+    "api-1:create_skill_post_reply": Entry(
+        "/api/v1/community/skills/{skill}/replies",
+        {**everyone(201), "anonymous": 401, "member_a": 400},
+        method="POST",
+        data={"body": "Je peux vous aider jeudi."},
+    ),
+    # Thanking A's manager, who replied: member_a (its author) only; others 403.
+    "api-1:thank_for_skill_post": Entry(
+        "/api/v1/community/skills/{skill}/thanks",
+        {**everyone(403), "anonymous": 401, "member_a": 201},
+        method="POST",
+        data={"receiver": "{skill_replier}", "message": "Merci !"},
+    ),
+    # ---- Community: the projects and opportunities board (maillage.community.board_views) ----
+    # The board of every network, of place A, of network N, a post's page, the RSS feed: public.
+    "community:board": Entry("/community/board/", PUBLIC),
+    "community:board_place": Entry("/community/places/{place}/board/", PUBLIC),
+    "community:board_network": Entry("/community/networks/{network}/board/", PUBLIC),
+    "community:board_post": Entry("/community/board/{opportunity}/", PUBLIC),
+    "community:board_feed": Entry("/community/board/feed.rss?place={place}", PUBLIC),
+    # Posting: anyone signed in opens the form; at A, its people and N's coordinator post (302);
+    # B's manager gets the form back with an error on the place (400, nothing written).
+    "community:board_new": Entry(
+        "/community/board/new/", SIGNED_IN, also=("POST",), data=_BOARD_NEW_POST
+    ),
+    # A private reply to member_a's post: anyone signed in (302); member_a, its author, gets the
+    # page back with an error (400, nothing written).
+    "community:board_reply": Entry(
+        "/community/board/{opportunity}/reply/",
+        {**everyone(ALLOWED), "anonymous": LOGIN},
+        method="POST",
+        data={"body": "Je peux aider, écrivez-moi."},
+    ),
+    # Changing and closing member_a's post: member_a only; anyone else 404, A's team too.
+    "community:board_edit": Entry(
+        "/community/board/{opportunity}/edit/",
+        _BOARD_AUTHOR_PAGE,
+        also=("POST",),
+        data=_BOARD_CHANGED_POST,
+    ),
+    "community:board_close": Entry(
+        "/community/board/{opportunity}/close/", _BOARD_AUTHOR_WRITE, method="POST"
+    ),
+    # ---- Community API: the board (maillage.community.api_board) ----
+    "api-1:list_opportunities": Entry("/api/v1/community/opportunities?place={place}", PUBLIC),
+    "api-1:get_opportunity": Entry("/api/v1/community/opportunities/{opportunity}", PUBLIC),
+    # Posting at A: its people and N's coordinator (201); B's manager 403 (A is public, they have
+    # no role there).
+    "api-1:create_opportunity": Entry(
+        "/api/v1/community/opportunities",
+        {**everyone(201), "anonymous": 401, "manager_b": 403},
+        method="POST",
+        data=_BOARD_NEW_POST,
+    ),
+    # Changing and closing member_a's post: member_a only, anyone else 404.
+    "api-1:update_opportunity": Entry(
+        "/api/v1/community/opportunities/{opportunity}",
+        _BOARD_AUTHOR_API,
+        method="PATCH",
+        data={"title": "Titre changé"},
+    ),
+    "api-1:close_opportunity": Entry(
+        "/api/v1/community/opportunities/{opportunity}/close", _BOARD_AUTHOR_API, method="POST"
+    ),
+    # The private replies each caller may read (the author all, others their own).
+    "api-1:list_opportunity_replies": Entry(
+        "/api/v1/community/opportunities/{opportunity}/replies", {**everyone(200), "anonymous": 401}
+    ),
+    # Replying: anyone with a token (201) but member_a, the author (400, nothing written).
+    "api-1:create_opportunity_reply": Entry(
+        "/api/v1/community/opportunities/{opportunity}/replies",
+        {**everyone(201), "anonymous": 401, "member_a": 400},
+        method="POST",
+        data={"body": "Je peux aider, écrivez-moi."},
+    ),
+    # ---- Community: the give-box (maillage.community.givebox_views) ----
+    # The give-box: public (published places' items, hidden ones left out).
+    "community:givebox": Entry("/community/givebox/", PUBLIC),
+    # Putting an item in: anyone signed in opens the form (the place choice lists only their
+    # places); the POST names place A: a refused place is a form error (400), no item.
+    "community:givebox_new": Entry(
+        "/community/givebox/new/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"place": "{place_pk}", "mode": "give", "title": "Livres pour enfants"},
+    ),
+    # member_a's item: public.
+    "community:givebox_item": Entry("/community/givebox/{item}/", PUBLIC),
+    # Changing it: its author only; anybody else is told there is no such page.
+    "community:givebox_edit": Entry(
+        "/community/givebox/{item}/edit/",
+        OWNER_ONLY_PAGE,
+        also=("POST",),
+        data={"mode": "lend", "title": "Perceuse à percussion"},
+    ),
+    # "I'd like it": anyone signed in (its author gets a 400: one's own item).
+    "community:givebox_reply": Entry(
+        "/community/givebox/{item}/reply/",
+        {**everyone(ALLOWED), "anonymous": LOGIN},
+        method="POST",
+        data={"body": "Je peux la prendre samedi ?"},
+    ),
+    # The status buttons: reserving is its author's; anybody else 404 (the team may only mark it
+    # gone, not requested here), nothing changes.
+    "community:givebox_status": Entry(
+        "/community/givebox/{item}/status/",
+        {**everyone(404), "anonymous": LOGIN, "member_a": ALLOWED},
+        method="POST",
+        data={"action": "reserve"},
+    ),
+    # ---- Community API: the give-box (maillage.community.api_givebox) ----
+    "api-1:list_items": Entry("/api/v1/community/items?place={place}", PUBLIC),
+    # Putting an item in at A: the people of A (any role) and N's coordinator; B's manager knows
+    # A (published) but may not post there: 403.
+    "api-1:create_item": Entry(
+        "/api/v1/community/items",
+        {
+            "anonymous": 401,
+            "member_a": 201,
+            "staff_a": 201,
+            "manager_a": 201,
+            "manager_b": 403,
+            "coordinator": 201,
+        },
+        method="POST",
+        data={"place": "{place}", "mode": "give", "title": "Livres pour enfants"},
+    ),
+    "api-1:get_item": Entry("/api/v1/community/items/{item}", PUBLIC),
+    # Changing member_a's item, reserving it: its author; anybody else 404.
+    "api-1:update_item": Entry(
+        "/api/v1/community/items/{item}",
+        {**everyone(404), "anonymous": 401, "member_a": 200},
+        method="PATCH",
+        data={"title": "Perceuse à percussion"},
+    ),
+    "api-1:change_item_status": Entry(
+        "/api/v1/community/items/{item}/status",
+        {**everyone(404), "anonymous": 401, "member_a": 200},
+        method="POST",
+        data={"action": "reserve"},
+    ),
+    # The private messages: anyone with a token reads those they may (the author all, anyone
+    # else their own: an empty list), so 200 for everyone signed in.
+    "api-1:list_item_replies": Entry(
+        "/api/v1/community/items/{item}/replies",
+        {**everyone(200), "anonymous": 401},
+    ),
+    # "I'd like it": anyone with a token; its author 400 (one's own item).
+    "api-1:create_item_reply": Entry(
+        "/api/v1/community/items/{item}/replies",
+        {**everyone(201), "anonymous": 401, "member_a": 400},
+        method="POST",
+        data={"body": "Je peux la prendre samedi ?"},
+    ),
+    # ---- Community: the idea box (maillage.community.ideas_views) ----
+    # A published place's idea box and an idea's page: public.
+    "community:ideas": Entry("/community/places/{place}/ideas/", PUBLIC),
+    "community:idea": Entry("/community/ideas/{idea}/", PUBLIC),
+    # Posting an idea: anyone signed in (no role at the place needed); refused → no idea.
+    "community:ideas_new": Entry(
+        "/community/places/{place}/ideas/new/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"title": "Une idée de la matrice", "body": "Pour voir qui peut la poster."},
+    ),
+    # Voting (a POST form): the people of A (member_a already voted: a message, then back) and
+    # N's coordinator; B's manager sees the idea but may not vote there (403); nothing written.
+    "community:idea_vote": Entry(
+        "/community/ideas/{idea}/vote/",
+        {
+            "anonymous": LOGIN,
+            "member_a": ALLOWED,
+            "staff_a": ALLOWED,
+            "manager_a": ALLOWED,
+            "manager_b": 403,
+            "coordinator": ALLOWED,
+        },
+        method="POST",
+        data={"action": "vote"},
+    ),
+    # The team's answer: A's team and N's coordinator; A's member 403, B's manager 404.
+    "community:idea_answer": Entry(
+        "/community/ideas/{idea}/answer/",
+        {
+            "anonymous": LOGIN,
+            "member_a": 403,
+            "staff_a": ALLOWED,
+            "manager_a": ALLOWED,
+            "manager_b": 404,
+            "coordinator": ALLOWED,
+        },
+        method="POST",
+        data={"status": "planned", "answer": "Prévu pour le printemps."},
+    ),
+    # ---- Community API: the idea box (maillage.community.api_ideas) ----
+    "api-1:list_ideas": Entry("/api/v1/community/ideas?place={place}", PUBLIC),
+    "api-1:get_idea": Entry("/api/v1/community/ideas/{idea}", PUBLIC),
+    # Posting: anyone with a token.
+    "api-1:create_idea": Entry(
+        "/api/v1/community/ideas",
+        {**everyone(201), "anonymous": 401},
+        method="POST",
+        data={"place": "{place}", "title": "Une idée", "body": "Pour la matrice."},
+    ),
+    # Voting: the people of A and N's coordinator (member_a already voted: 409); B's manager 403.
+    "api-1:vote_idea": Entry(
+        "/api/v1/community/ideas/{idea}/vote",
+        {
+            "anonymous": 401,
+            "member_a": 409,
+            "staff_a": 201,
+            "manager_a": 201,
+            "manager_b": 403,
+            "coordinator": 201,
+        },
+        method="POST",
+    ),
+    # Taking one's vote back: member_a's is there (204); the others never voted (404); B's
+    # manager may not vote at A (403).
+    "api-1:unvote_idea": Entry(
+        "/api/v1/community/ideas/{idea}/vote",
+        {
+            "anonymous": 401,
+            "member_a": 204,
+            "staff_a": 404,
+            "manager_a": 404,
+            "manager_b": 403,
+            "coordinator": 404,
+        },
+        method="DELETE",
+    ),
+    # The team's answer: A's team and N's coordinator; A's member 403, B's manager 404.
+    "api-1:answer_idea": Entry(
+        "/api/v1/community/ideas/{idea}/answer",
+        {
+            "anonymous": 401,
+            "member_a": 403,
+            "staff_a": 200,
+            "manager_a": 200,
+            "manager_b": 404,
+            "coordinator": 200,
+        },
+        method="POST",
+        data={"status": "planned", "answer": "Prévu pour le printemps."},
+    ),
+    # ---- Community: mentoring (maillage.community.mentoring_views) ----
+    # Asking a mentor: everyone, signed in or not (honeypot, rate limit per connection); a
+    # question is recorded (redirect) for every role.
+    "community:mentoring": Entry(
+        "/community/mentoring/", PUBLIC, also=("POST",), data=_MENTORING_QUESTION
+    ),
+    # The asker's page: whoever holds the secret link of the emails (confirming again is
+    # harmless: a redirect).
+    "community:mentoring_request": Entry(
+        "/community/mentoring/r/{mentoring_secret}/",
+        PUBLIC,
+        also=("POST",),
+        data={"action": "confirm"},
+    ),
+    # Opting in as a mentor: any signed-in person sees the page; the coordinator, who has no role
+    # in a place, is told how to become one (their POST is refused with a 403, tested in
+    # tests/community/test_mentoring_pages.py).
+    "community:mentoring_become": Entry("/community/mentoring/mentor/", SIGNED_IN),
+    # A mentor's queue: any signed-in person (empty, with an invitation, for non-mentors).
+    "community:mentoring_requests": Entry("/community/mentoring/requests/", SIGNED_IN),
+    # An open request of A in "entrepreneurship": its mentor member_a, A's team and N's
+    # coordinator; B's manager → 404 (the team's POST actions are tested in
+    # tests/community/test_mentoring_pages.py).
+    "community:mentoring_detail": Entry(
+        "/community/mentoring/{mentoring}/", {**MEMBERS_TEAM, "member_a": 200}
+    ),
+    # The team's queue of A's requests: A's managers and staff, N's coordinator; others 404.
+    "community:mentoring_team": Entry("/community/places/{place}/mentoring/", MEMBERS_TEAM),
+    # ---- API: mentoring (maillage.community.api_mentoring) ----
+    # Asking: anyone, with a token or not.
+    "api-1:create_mentoring_request": Entry(
+        "/api/v1/community/mentoring/requests",
+        everyone(201),
+        method="POST",
+        data=_MENTORING_QUESTION,
+    ),
+    # A place's requests for its team: its other people 403, anyone else 404.
+    "api-1:list_mentoring_requests": Entry(
+        "/api/v1/community/mentoring/requests?place={place}", API_EVENTS_MANAGE
+    ),
+    # A's open request: its mentor member_a, A's team and N's coordinator; B's manager 404.
+    "api-1:get_mentoring_request": Entry(
+        "/api/v1/community/mentoring/requests/{mentoring}",
+        {**everyone(200), "anonymous": 401, "manager_b": 404},
+    ),
+    # Answering: the mentor member_a; A's team sees it but is no mentor (403); B's manager 404.
+    "api-1:answer_mentoring_request": Entry(
+        "/api/v1/community/mentoring/requests/{mentoring}/answers",
+        {
+            "anonymous": 401,
+            "member_a": 201,
+            "staff_a": 403,
+            "manager_a": 403,
+            "manager_b": 404,
+            "coordinator": 403,
+        },
+        method="POST",
+        data={"body": "Va voir la BGE de Mende."},
+    ),
+    # Confirming the minor's consent: A's team and N's coordinator; the mentor member_a does not
+    # see a request awaiting consent (404), nor does B's manager.
+    "api-1:confirm_mentoring_consent": Entry(
+        "/api/v1/community/mentoring/requests/{mentoring_minor}/consent",
+        {**API_EVENTS_MANAGE, "member_a": 404},
+        method="POST",
+        data={},
+    ),
+    # Connecting A's open request with the mentor member_a: A's team and N's coordinator; the
+    # mentor sees it (403); B's manager 404.
+    "api-1:connect_mentoring_request": Entry(
+        "/api/v1/community/mentoring/requests/{mentoring}/connect",
+        API_EVENTS_MANAGE,
+        method="POST",
+        data={"mentor": "{mentoring_mentor}"},
+    ),
+    # Closing: its asker (none here: asked without an account) and A's team; the mentor 403.
+    "api-1:close_mentoring_request": Entry(
+        "/api/v1/community/mentoring/requests/{mentoring}/close",
+        API_EVENTS_MANAGE,
+        method="POST",
+        data={},
+    ),
+    # One's own mentor profile: anyone with a token.
+    "api-1:get_my_mentor": Entry(
+        "/api/v1/community/me/mentor", {**everyone(200), "anonymous": 401}
+    ),
+    # Opting in: people with a role in a place; the coordinator has none (403).
+    "api-1:update_my_mentor": Entry(
+        "/api/v1/community/me/mentor",
+        {**everyone(200), "anonymous": 401, "coordinator": 403},
+        method="PUT",
+        data={"fields": ["studies"], "about": "Graphiste.", "is_active": True},
+    ),
+    # ---- Community exchange: hubs, reports, moderation, news (maillage.community.views) ----
+    "community:home": Entry("/community/", PUBLIC),
+    "community:place": Entry("/community/places/{place}/", PUBLIC),
+    "community:network": Entry("/community/networks/{network}/", PUBLIC),
+    # Reporting a visible post: anyone signed in (the report itself is the service's business).
+    "community:report": Entry(
+        "/community/report/skill/{reported_post}/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"reason": "spam"},
+    ),
+    # Hiding, showing, keeping a post of A: A's team and N's coordinator; others 404.
+    "community:moderate": Entry(
+        "/community/moderate/skill/{reported_post}/",
+        {**MEMBERS_TEAM, "staff_a": ALLOWED, "manager_a": ALLOWED, "coordinator": ALLOWED},
+        method="POST",
+        data={"action": "hide", "reason": "Spam"},
+    ),
+    "community:moderation": Entry("/community/places/{place}/moderation/", MEMBERS_TEAM),
+    "community:notifications": Entry(
+        "/community/notifications/", SIGNED_IN, also=("POST",), data={"frequency": "daily"}
+    ),
+    # ---- Community API: reports, moderation, news ----
+    "api-1:community_report": Entry(
+        "/api/v1/community/reports",
+        API_SIGNED_IN_WRITE,
+        method="POST",
+        data={"kind": "skill", "id": "{reported_post}", "reason": "spam"},
+    ),
+    # A's reports: its team and N's coordinator; people of A 403; others 404.
+    "api-1:community_reports": Entry(
+        "/api/v1/community/reports?place={place}", {**API_EVENTS_MANAGE}
+    ),
+    # Moderating a post of A: A's team; anyone else who can read the (public) post 403.
+    "api-1:community_hide": Entry(
+        "/api/v1/community/moderation/skill/{reported_post}/hide",
+        {**everyone(403), "anonymous": 401, "staff_a": 200, "manager_a": 200, "coordinator": 200},
+        method="POST",
+        data={"reason": "Spam"},
+    ),
+    "api-1:community_show": Entry(
+        "/api/v1/community/moderation/skill/{reported_post}/show",
+        {**everyone(403), "anonymous": 401, "staff_a": 409, "manager_a": 409, "coordinator": 409},
+        method="POST",
+    ),
+    "api-1:community_keep": Entry(
+        "/api/v1/community/moderation/skill/{reported_post}/keep",
+        {**everyone(403), "anonymous": 401, "staff_a": 200, "manager_a": 200, "coordinator": 200},
+        method="POST",
+    ),
+    "api-1:community_my_notifications": Entry(
+        "/api/v1/community/me/notifications", {**everyone(200), "anonymous": 401}
+    ),
+    "api-1:community_my_settings": Entry(
+        "/api/v1/community/me/notification-settings", {**everyone(200), "anonymous": 401}
+    ),
+    "api-1:community_my_settings_update": Entry(
+        "/api/v1/community/me/notification-settings",
+        {**everyone(200), "anonymous": 401},
+        method="PUT",
+        data={"frequency": "daily"},
+    ),
 }
 
 # Routes covered by a rule rather than one entry each. The admin: superusers only; every other
@@ -731,5 +1231,96 @@ UNPUBLISHED: dict[str, Entry] = {
         MEMBERS_PEOPLE,
         also=("POST",),
         data={"action": "checkin"},
+    ),
+    # A post of an unpublished place: its author and the place's people (those with a role in
+    # it, those who may edit it); anybody else 404.
+    "community:exchange_post": Entry(
+        "/community/skills/{skill}/", {**MEMBERS_PEOPLE, "anonymous": 404}
+    ),
+    "api-1:get_skill_post": Entry(
+        "/api/v1/community/skills/{skill}",
+        {**everyone(200), "anonymous": 404, "manager_b": 404},
+    ),
+    "community:board_place": Entry("/community/places/{place}/board/", _BOARD_A_PEOPLE),
+    "community:board_post": Entry("/community/board/{opportunity}/", _BOARD_A_PEOPLE),
+    # Feeds list what anonymous visitors see: nothing of an unpublished place.
+    "community:board_feed": Entry("/community/board/feed.rss?place={place}", everyone(404)),
+    "community:board_reply": Entry(
+        "/community/board/{opportunity}/reply/",
+        {**everyone(ALLOWED), "anonymous": LOGIN, "manager_b": 404},
+        method="POST",
+        data={"body": "Je peux aider, écrivez-moi."},
+    ),
+    "api-1:list_opportunities": Entry(
+        "/api/v1/community/opportunities?place={place}", _BOARD_A_PEOPLE
+    ),
+    "api-1:get_opportunity": Entry(
+        "/api/v1/community/opportunities/{opportunity}", _BOARD_A_PEOPLE
+    ),
+    "community:givebox_item": Entry(
+        "/community/givebox/{item}/",
+        {**everyone(200), "anonymous": 404, "manager_b": 404},
+    ),
+    "api-1:get_item": Entry(
+        "/api/v1/community/items/{item}",
+        {**everyone(200), "anonymous": 404, "manager_b": 404},
+    ),
+    # Putting an item in at A: as published, but B's manager no longer knows A: 404.
+    "api-1:create_item": Entry(
+        "/api/v1/community/items",
+        {
+            "anonymous": 401,
+            "member_a": 201,
+            "staff_a": 201,
+            "manager_a": 201,
+            "manager_b": 404,
+            "coordinator": 201,
+        },
+        method="POST",
+        data={"place": "{place}", "mode": "give", "title": "Livres pour enfants"},
+    ),
+    "community:ideas": Entry("/community/places/{place}/ideas/", everyone(404)),
+    "community:idea": Entry("/community/ideas/{idea}/", everyone(404)),
+    "community:ideas_new": Entry(
+        "/community/places/{place}/ideas/new/",
+        {**everyone(404), "anonymous": LOGIN},
+        also=("POST",),
+        data={"title": "Une idée de la matrice", "body": "Pour voir qui peut la poster."},
+    ),
+    "community:idea_vote": Entry(
+        "/community/ideas/{idea}/vote/",
+        {**everyone(404), "anonymous": LOGIN},
+        method="POST",
+        data={"action": "vote"},
+    ),
+    "community:idea_answer": Entry(
+        "/community/ideas/{idea}/answer/",
+        {**everyone(404), "anonymous": LOGIN},
+        method="POST",
+        data={"status": "planned", "answer": "Prévu pour le printemps."},
+    ),
+    "api-1:list_ideas": Entry("/api/v1/community/ideas?place={place}", everyone(404)),
+    "api-1:get_idea": Entry("/api/v1/community/ideas/{idea}", everyone(404)),
+    "api-1:create_idea": Entry(
+        "/api/v1/community/ideas",
+        {**everyone(404), "anonymous": 401},
+        method="POST",
+        data={"place": "{place}", "title": "Une idée", "body": "Pour la matrice."},
+    ),
+    "api-1:vote_idea": Entry(
+        "/api/v1/community/ideas/{idea}/vote",
+        {**everyone(404), "anonymous": 401},
+        method="POST",
+    ),
+    "api-1:unvote_idea": Entry(
+        "/api/v1/community/ideas/{idea}/vote",
+        {**everyone(404), "anonymous": 401},
+        method="DELETE",
+    ),
+    "api-1:answer_idea": Entry(
+        "/api/v1/community/ideas/{idea}/answer",
+        {**everyone(404), "anonymous": 401},
+        method="POST",
+        data={"status": "planned", "answer": "Prévu pour le printemps."},
     ),
 }

@@ -28,6 +28,12 @@ from maillage.accounts.services import api_token_create
 from maillage.agenda import services as agenda_services
 from maillage.api import api
 from maillage.bookings import services as booking_services
+from maillage.community import board as community_board
+from maillage.community import exchange as community_exchange
+from maillage.community import givebox as community_givebox
+from maillage.community import ideas as community_ideas
+from maillage.community import mentoring as community_mentoring
+from maillage.community.models import SkillPost
 from maillage.members import kiosk as member_kiosk
 from maillage.members import services as member_services
 from maillage.places.models import Place, PlaceProposal
@@ -147,6 +153,7 @@ def build_world(media_name: str) -> World:
         bookings = _bookings_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         agenda = _agenda_of(place, network, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         members = _members_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
+        community = _community_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         proposal = proposal_submit(
             kind=PlaceProposal.Kind.CORRECTION,
             place=place,
@@ -163,6 +170,7 @@ def build_world(media_name: str) -> World:
             **bookings,
             **agenda,
             **members,
+            **community,
         }
 
     return World(
@@ -252,6 +260,107 @@ def _members_of(place, member: User, manager: User) -> dict:
     }
 
 
+def _community_exchange_of(place, member, manager) -> dict:
+    """An open offer of the place's member, with a private reply of the place's manager."""
+    offer = community_exchange.skillpost_create(
+        author=member,
+        place=place,
+        kind="offer",
+        title="Je peux aider à monter un dossier de financement",
+        body="<p>Le soir, après 18 h.</p>",
+        skills=["grant_writing"],
+    )
+    community_exchange.reply_send(post=offer, sender=manager, body="Merci, j'en aurais besoin.")
+    return {"skill": offer.pk, "skill_replier": manager.pk}
+
+
+def _community_board_of(place, member, manager) -> dict:
+    """An open, network-wide opportunity of the place by its member."""
+    post = community_board.opportunity_create(
+        author=member,
+        place=place,
+        kind="volunteer",
+        title="Bénévoles pour le repair café",
+        body="<p>Un samedi par mois, accueil et petites réparations.</p>",
+        skills=["repair"],
+    )
+    return {"opportunity": post.pk}
+
+
+def _community_givebox_of(place, member, manager) -> dict:
+    """An item to lend put in at the place by its member, with a message from its manager."""
+    item = community_givebox.item_create(
+        author=member,
+        place=place,
+        mode="lend",
+        title="Perceuse sans fil",
+        body="<p>Avec deux batteries.</p>",
+    )
+    community_givebox.reply_send(item=item, sender=manager, body="Je peux la prendre samedi ?")
+    return {"item": item.pk}
+
+
+def _community_ideas_of(place, member, manager) -> dict:
+    """An idea of the place by its member, who voted for it."""
+    idea = community_ideas.idea_post(
+        author=member,
+        place=place,
+        title="Un repair café le samedi",
+        body="<p>Une fois par mois.</p>",
+    )
+    community_ideas.idea_vote(idea=idea, user=member)
+    return {"idea": idea.pk}
+
+
+def _community_mentoring_of(place, member, manager) -> dict:
+    """The place's member as a mentor of "entrepreneurship"; an adult's open question and a minor's
+    awaiting consent, both asked at the place without an account and confirmed by their link."""
+    community_mentoring.mentor_save(
+        user=member,
+        fields=["entrepreneurship"],
+        about="Créatrice d'une agence web.",
+        is_active=True,
+    )
+
+    def ask(age_group: str):
+        asked = community_mentoring.request_ask(
+            place=place,
+            name="Justine",
+            email=f"asker-{uuid.uuid4().hex[:6]}@example.org",
+            language="fr",
+            age_group=age_group,
+            guardian_consent=age_group in ("under_15", "15_17"),
+            topic="business",
+            fields=["entrepreneurship"],
+            question="Comment crée-t-on son entreprise en Lozère ?",
+        )
+        return community_mentoring.request_confirm(community_mentoring.request_secret(asked))
+
+    adult, minor = ask("18_25"), ask("15_17")
+    return {
+        "mentoring": adult.pk,
+        "mentoring_minor": minor.pk,
+        "mentoring_secret": community_mentoring.request_secret(adult),
+        "mentoring_mentor": member.pk,
+    }
+
+
+def _community_of(place, member, manager) -> dict:
+    """The community exchange of the place: a post of each part by its member (with a private
+    reply, a vote, mentoring questions) and a skill offer the matrix reports and moderates."""
+    reported = SkillPost.objects.create(
+        author=member, place=place, kind="request", title="Aide pour ma comptabilité"
+    )
+    return {
+        "reported_post": reported.pk,
+        **_community_exchange_of(place, member, manager),
+        **_community_board_of(place, member, manager),
+        **_community_givebox_of(place, member, manager),
+        **_community_ideas_of(place, member, manager),
+        **_community_mentoring_of(place, member, manager),
+    }
+
+
 @pytest.fixture
 def media_file():
     """A file under the directory /media/ serves (bound when the URLconf was imported)."""
@@ -284,7 +393,7 @@ def world(media_file) -> World:
 def snapshot() -> dict:
     """Every row of the project's apps (but the columns any request may touch)."""
     state = {}
-    for label in ("places", "accounts", "core", "bookings", "agenda", "members"):
+    for label in ("places", "accounts", "core", "bookings", "agenda", "members", "community"):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname for f in model._meta.concrete_fields if f.name not in VOLATILE_FIELDS
@@ -494,6 +603,14 @@ def test_out_of_reach_answers_like_nonexistent(client, world, key):
                 "membership",
                 "checkin",
                 "member_pk",
+                "reported_post",
+                "skill",
+                "skill_replier",
+                "opportunity",
+                "item",
+                "idea",
+                "mentoring",
+                "mentoring_minor",
             ),
             987654,
         ),
