@@ -174,3 +174,31 @@ def test_the_demo_members_hold_plans_days_of_presence_and_a_ledger_line_once():
     load_demo()
     assert (Membership.objects.count(), CheckIn.objects.count(), Plan.objects.count()) == counts
     assert Membership.objects.get(user=basile).tickets_left == 7
+
+
+@pytest.mark.django_db
+def test_the_demo_community_matches_across_places_and_loads_once():
+    from maillage.community import exchange
+    from maillage.community.models import (
+        Idea,
+        Item,
+        MentoringRequest,
+        Opportunity,
+        SkillPost,
+        Thanks,
+    )
+
+    output = load_demo()
+    assert "roald@solozere.test" in output and "murielle@solozere.test" in output
+    request = SkillPost.objects.get(title__startswith="Besoin d'aide pour le dossier")
+    roald = User.objects.get(email="roald@solozere.test")
+    matches = exchange.matches_for(request, viewer=request.author)
+    assert matches and matches[0].post.author == roald  # Marvejols, a nearby place
+    assert Thanks.objects.count() == 1
+    assert Idea.objects.filter(status="planned").count() == 1
+    assert Item.objects.filter(status="lent").count() == 1
+    assert MentoringRequest.objects.filter(status="awaiting_consent").count() == 1
+    models = (SkillPost, Opportunity, Item, Idea, MentoringRequest, Thanks)
+    before = [model.objects.count() for model in models]
+    load_demo()
+    assert [model.objects.count() for model in models] == before

@@ -17,6 +17,7 @@ from maillage.accounts.services import network_role_grant, place_role_set
 from maillage.agenda.demo import load_demo_events
 from maillage.bookings import services as booking_services
 from maillage.bookings.models import Resource
+from maillage.community.demo import load_demo_community
 from maillage.members.demo import load_demo_members
 from maillage.places import services
 from maillage.places.importers import CENSUS_PATH, CENSUS_SOURCE
@@ -29,6 +30,8 @@ COORDINATOR_EMAIL = "coordinator@solozere.test"
 MANAGER_EMAIL = "manager@polen.test"
 MEMBER_EMAIL = "catherine@solozere.test"
 NOMAD_EMAIL = "basile@solozere.test"
+ROALD_EMAIL = "roald@solozere.test"
+MURIELLE_EMAIL = "murielle@solozere.test"
 POLEN_ID = "1101"
 
 NETWORK = {
@@ -306,6 +309,17 @@ class Command(BaseCommand):
                     resident=User.objects.get(email=MEMBER_EMAIL),
                     nomad=_demo_user(NOMAD_EMAIL, "Basile Martin"),
                 )
+            community = load_demo_community(
+                places=places,
+                people={
+                    "manager": User.objects.get(email=MANAGER_EMAIL),
+                    "catherine": User.objects.get(email=MEMBER_EMAIL),
+                    "basile": _demo_user(NOMAD_EMAIL, "Basile Martin"),
+                    "coordinator": User.objects.get(email=COORDINATOR_EMAIL),
+                    "roald": _demo_user(ROALD_EMAIL, "Roald Sandvik"),
+                    "murielle": _demo_user(MURIELLE_EMAIL, "Murielle Bastide"),
+                },
+            )
         summary = (
             _(
                 "Network %(name)s created: %(count)s places (%(joined)s added, "
@@ -332,6 +346,10 @@ class Command(BaseCommand):
             )
         if events:
             self.stdout.write(_("Events added to the agenda: %(count)s.") % {"count": events})
+        if community:
+            self.stdout.write(
+                _("Posts added to the community exchange: %(count)s.") % {"count": community}
+            )
         missing = sorted(set(PLACES) - set(places))
         if missing:
             self.stderr.write(_("Census places not found: %(ids)s.") % {"ids": ", ".join(missing)})
@@ -353,6 +371,13 @@ class Command(BaseCommand):
         self.stdout.write(
             _("  %(email)s: nomad with a ticket book valid in the whole network")
             % {"email": NOMAD_EMAIL}
+        )
+        self.stdout.write(
+            _("  %(email)s: offers help with funding applications in the skills exchange")
+            % {"email": ROALD_EMAIL}
+        )
+        self.stdout.write(
+            _("  %(email)s: mentor of young people and newcomers") % {"email": MURIELLE_EMAIL}
         )
 
     def _network(self) -> tuple[Network, bool]:
