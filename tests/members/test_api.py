@@ -8,7 +8,6 @@ import zoneinfo
 
 import pytest
 from django.utils import timezone, translation
-from ninja import Schema
 
 from maillage.accounts.models import PlaceRole, User
 from maillage.accounts.services import api_token_create
@@ -1167,18 +1166,3 @@ def test_every_members_operation_is_documented(client):
         assert operation["tags"] == ["members"], (method, path)
     checkin = document["paths"]["/api/v1/checkins"]["post"]
     assert {"201", "409", "429"} <= set(checkin["responses"])
-
-
-def test_no_members_schema_takes_the_name_of_another_apps():
-    """The document names schemas by their class name only: a members schema named like one of
-    another app would silently replace it there."""
-    schemas = {}
-    stack = [Schema]
-    while stack:
-        for cls in stack.pop().__subclasses__():
-            stack.append(cls)
-            if cls.__module__.startswith("maillage."):
-                schemas.setdefault(cls.__name__, set()).add(cls.__module__)
-
-    shared = {name: modules for name, modules in schemas.items() if len(modules) > 1}
-    assert not {name for name, modules in shared.items() if "maillage.members.api" in modules}

@@ -39,3 +39,21 @@ def test_check_fails_on_a_stale_or_missing_file_and_writing_fixes_it(tmp_path):
     call_command("openapi", path=path, verbosity=0)
     call_command("openapi", "--check", path=path)
     assert path.read_text(encoding="utf-8") == openapi_document()
+
+
+def test_no_two_schemas_share_a_name():
+    """The document names schemas by their class name only: two schemas of the same name in two
+    modules would silently become one there (the second replacing the first)."""
+    from ninja import Schema
+
+    import maillage.api  # noqa: F401 (every router and its schemas)
+
+    modules_by_name: dict[str, set[str]] = {}
+    stack = [Schema]
+    while stack:
+        for cls in stack.pop().__subclasses__():
+            stack.append(cls)
+            if cls.__module__.startswith("maillage."):
+                modules_by_name.setdefault(cls.__name__, set()).add(cls.__module__)
+
+    assert {name: mods for name, mods in modules_by_name.items() if len(mods) > 1} == {}

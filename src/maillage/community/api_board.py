@@ -25,7 +25,7 @@ from maillage.core.api import (
     OptionalBearer,
     invalid_value,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.places.models import Network, Place
@@ -43,12 +43,12 @@ POST_ID = Path(ge=1, le=MAX_ID, description="Id of the opportunity.")
 # Schemas ----------------------------------------------------------------------------------------
 
 
-class SkillOut(Schema):
+class BoardSkillOut(Schema):
     code: str = Field(description="Code of the shared vocabulary; empty for the author's words.")
     label: str = Field(description="In the caller's language for vocabulary skills.")
 
 
-class PlaceRef(Schema):
+class BoardPlaceRef(Schema):
     slug: str
     name: str
 
@@ -57,12 +57,12 @@ class OpportunityOut(Schema):
     id: int
     kind: str = Field(description=f"One of {', '.join(KINDS)}.")
     kind_label: str
-    place: PlaceRef
+    place: BoardPlaceRef
     author: str = Field(description="The author's display name (first name and initial).")
     is_mine: bool = Field(description="The caller wrote it.")
     title: str
     body: str = Field(description="Sanitised HTML (paragraphs, emphasis, lists, links).")
-    skills: list[SkillOut] = Field(description="Skills wanted.")
+    skills: list[BoardSkillOut] = Field(description="Skills wanted.")
     deadline: dt.date | None = Field(description="Last day to reply, in the place's calendar.")
     network_wide: bool = Field(description="Also on the boards of the place's networks.")
     is_open: bool = Field(description="Not closed and its deadline not passed: takes replies.")
@@ -120,7 +120,7 @@ class OpportunityIn(OpportunityFields):
     network_wide: bool = Field(True, strict=True)
 
 
-class ReplyIn(ObjectIn):
+class OpportunityReplyIn(ObjectIn):
     body: str = Field(
         max_length=2 * REPLY_MAX,
         description=f"Plain text, at most {REPLY_MAX} characters. Only the author reads it: say "
@@ -128,7 +128,7 @@ class ReplyIn(ObjectIn):
     )
 
 
-class ReplyOut(Schema):
+class OpportunityReplyOut(Schema):
     id: int
     sender: str = Field(description="The sender's display name.")
     is_mine: bool
@@ -136,9 +136,9 @@ class ReplyOut(Schema):
     created_at: dt.datetime
 
 
-class ReplyListOut(Schema):
+class OpportunityReplyListOut(Schema):
     count: int
-    results: list[ReplyOut]
+    results: list[OpportunityReplyOut]
 
 
 # Helpers ----------------------------------------------------------------------------------------
@@ -150,13 +150,6 @@ def _caller(request):
 
 def _zone(place: Place) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(place.time_zone)
-
-
-def _page(request, queryset) -> tuple[int, list]:
-    page, size = page_params(request)
-    count = queryset.count()
-    offset = (page - 1) * size
-    return count, list(queryset[offset : offset + size]) if offset < count else []
 
 
 def _no_post(post_id: int) -> ApiError:
@@ -307,7 +300,7 @@ def list_opportunities(
         include_closed=filters.include_closed,
         viewer=user,
     )
-    count, results = _page(request, posts)
+    count, results = page_of(request, posts)
     return {"count": count, "results": [_post_out(post, user) for post in results]}
 
 
@@ -422,7 +415,7 @@ def close_opportunity(request, post_id: int = POST_ID):
 
 @router.get(
     "/community/opportunities/{post_id}/replies",
-    response={200: ReplyListOut, **ERRORS},
+    response={200: OpportunityReplyListOut, **ERRORS},
     auth=BearerToken(),
     url_name="list_opportunity_replies",
     summary="Private replies to an opportunity",
@@ -434,14 +427,14 @@ def close_opportunity(request, post_id: int = POST_ID):
 )
 def list_opportunity_replies(request, post_id: int = POST_ID, page: int = 1, page_size: int = 20):
     post = _visible(request.auth, post_id)
-    count, results = _page(request, board.replies_for(request.auth, post))
+    count, results = page_of(request, board.replies_for(request.auth, post))
     zone = _zone(post.place)
     return {"count": count, "results": [_reply_out(r, request.auth, zone) for r in results]}
 
 
 @router.post(
     "/community/opportunities/{post_id}/replies",
-    response={201: ReplyOut, **ERRORS},
+    response={201: OpportunityReplyOut, **ERRORS},
     auth=BearerToken(),
     url_name="create_opportunity_reply",
     summary="Reply privately to the author",
@@ -452,7 +445,7 @@ def list_opportunity_replies(request, post_id: int = POST_ID, page: int = 1, pag
         "or an empty message; 404 for a hidden or unknown post; 429 past the posting rate."
     ),
 )
-def create_opportunity_reply(request, payload: ReplyIn, post_id: int = POST_ID):
+def create_opportunity_reply(request, payload: OpportunityReplyIn, post_id: int = POST_ID):
     post = _visible(request.auth, post_id)
     if post.is_hidden:
         raise _no_post(post_id)

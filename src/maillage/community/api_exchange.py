@@ -23,7 +23,7 @@ from maillage.core.api import (
     OptionalBearer,
     invalid_value,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.members.member_queries import visible_place
@@ -199,13 +199,6 @@ def _reply_out(reply: Reply, caller: User, place: Place) -> dict:
     }
 
 
-def _page(request, queryset: QuerySet) -> tuple[int, list]:
-    page, size = page_params(request)
-    count = queryset.count()
-    offset = (page - 1) * size
-    return count, list(queryset[offset : offset + size]) if offset < count else []
-
-
 def _no_post(post_id: int) -> ApiError:
     return ApiError(404, _("There is no post #%(id)d.") % {"id": post_id})
 
@@ -277,7 +270,7 @@ def list_skill_posts(
         network=network,
         q=q,
     )
-    count, results = _page(request, exchange.search(filters))
+    count, results = page_of(request, exchange.search(filters))
     return {"count": count, "results": [_post_out(post) for post in results]}
 
 
@@ -443,7 +436,7 @@ def skill_post_matches(request, post_id: int = POST_ID, limit: int = Query(10, g
 )
 def list_skill_post_replies(request, post_id: int = POST_ID, page: int = 1, page_size: int = 20):
     post = _visible_post(request.auth, post_id)
-    count, results = _page(request, exchange.replies_for(request.auth, post))
+    count, results = page_of(request, exchange.replies_for(request.auth, post))
     return {
         "count": count,
         "results": [_reply_out(reply, request.auth, post.place) for reply in results],

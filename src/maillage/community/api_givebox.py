@@ -27,7 +27,7 @@ from maillage.core.api import (
     OptionalBearer,
     invalid_value,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.members.member_queries import visible_place
@@ -84,7 +84,7 @@ class ItemListOut(Schema):
     results: list[ItemOut]
 
 
-class ReplyOut(Schema):
+class ItemReplyOut(Schema):
     id: int
     item: int
     sender: PersonRef
@@ -92,9 +92,9 @@ class ReplyOut(Schema):
     created_at: dt.datetime
 
 
-class ReplyListOut(Schema):
+class ItemReplyListOut(Schema):
     count: int
-    results: list[ReplyOut]
+    results: list[ItemReplyOut]
 
 
 # Requests -------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class StatusIn(ObjectIn):
     )
 
 
-class ReplyIn(ObjectIn):
+class ItemReplyIn(ObjectIn):
     body: str = Field(max_length=REPLY_MAX, description="Plain text, read only by the owner.")
 
 
@@ -228,10 +228,7 @@ def _conflict(error: ValidationError) -> ApiError:
 
 
 def _page(request, rows, out) -> dict:
-    page, size = page_params(request)
-    count = rows.count()
-    offset = (page - 1) * size
-    results = rows[offset : offset + size] if offset < count else []
+    count, results = page_of(request, rows)
     return {"count": count, "results": [out(row) for row in results]}
 
 
@@ -422,7 +419,7 @@ def change_item_status(request, payload: StatusIn, item_id: int = ITEM_ID):
 
 @router.get(
     "/community/items/{item_id}/replies",
-    response={200: ReplyListOut, **ERRORS},
+    response={200: ItemReplyListOut, **ERRORS},
     auth=BearerToken(),
     url_name="list_item_replies",
     summary="Messages about one's item, or one's own messages about an item",
@@ -440,7 +437,7 @@ def list_item_replies(request, item_id: int = ITEM_ID, page: int = 1, page_size:
 
 @router.post(
     "/community/items/{item_id}/replies",
-    response={201: ReplyOut, **ERRORS},
+    response={201: ItemReplyOut, **ERRORS},
     auth=BearerToken(),
     url_name="create_item_reply",
     summary="I'd like it: a private message to the item's owner",
@@ -450,7 +447,7 @@ def list_item_replies(request, item_id: int = ITEM_ID, page: int = 1, page_size:
         "limit."
     ),
 )
-def create_item_reply(request, payload: ReplyIn, item_id: int = ITEM_ID):
+def create_item_reply(request, payload: ItemReplyIn, item_id: int = ITEM_ID):
     throttle.api_refuse(throttle.posting(request))
     refuse_unstorable(body=payload.body)
     item = _readable_item(request.auth, item_id)

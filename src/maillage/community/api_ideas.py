@@ -24,7 +24,7 @@ from maillage.core.api import (
     OptionalBearer,
     invalid_value,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.places.models import Place
@@ -76,7 +76,7 @@ class IdeaIn(ObjectIn):
     )
 
 
-class AnswerIn(ObjectIn):
+class IdeaAnswerIn(ObjectIn):
     status: str = Field(description=f"One of {', '.join(STATUSES)}.")
     answer: str = Field(
         "",
@@ -189,10 +189,7 @@ def list_ideas(
             "order", _("Choose one of: %(values)s.") % {"values": ", ".join(ideas.ORDERS)}
         )
     found = ideas.ideas_for(_published_place(place), user=user, status=status or None, order=order)
-    number, size = page_params(request)
-    count = found.count()
-    offset = (number - 1) * size
-    results = list(found[offset : offset + size]) if offset < count else []
+    count, results = page_of(request, found)
     return {"count": count, "results": _ideas_out(user, results)}
 
 
@@ -309,7 +306,7 @@ def unvote_idea(request, idea_id: int = IDEA_ID):
         "again first); 400 naming each invalid field."
     ),
 )
-def answer_idea(request, payload: AnswerIn, idea_id: int = IDEA_ID):
+def answer_idea(request, payload: IdeaAnswerIn, idea_id: int = IDEA_ID):
     idea = _readable(request.auth, idea_id)
     if not permissions.can_answer_idea(request.auth, idea):
         if place_access(request.auth, idea.place) == "role":

@@ -27,7 +27,7 @@ from maillage.core.api import (
     OptionalBearer,
     invalid_value,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.places.models import Place
@@ -116,7 +116,7 @@ class MentoringRequestIn(ObjectIn):
     question: str = Field(max_length=BODY_MAX * 2)
 
 
-class AnswerIn(ObjectIn):
+class MentoringAnswerIn(ObjectIn):
     body: str = Field(max_length=mentoring.ANSWER_MAX * 2, description="Plain text.")
 
 
@@ -309,10 +309,7 @@ def list_mentoring_requests(
         queryset = mentoring.requests_for_team(found_place)
     else:
         queryset = mentoring.requests_for_mentor(user)
-    number, size = page_params(request)
-    count = queryset.count()
-    offset = (number - 1) * size
-    results = list(queryset[offset : offset + size]) if offset < count else []
+    count, results = page_of(request, queryset)
     return {"count": count, "results": [_request_out(user, found) for found in results]}
 
 
@@ -346,7 +343,7 @@ def get_mentoring_request(request, request_id: int = REQUEST_ID):
         "closed request, 429 past the posting rate limit."
     ),
 )
-def answer_mentoring_request(request, payload: AnswerIn, request_id: int = REQUEST_ID):
+def answer_mentoring_request(request, payload: MentoringAnswerIn, request_id: int = REQUEST_ID):
     user = request.auth
     found = MentoringRequest.objects.select_related("place", "mentor").filter(pk=request_id).first()
     if found is None or not mentoring.knew_request(user, found):

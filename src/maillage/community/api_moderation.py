@@ -7,7 +7,6 @@ request from anyone but the team of the post's place (or its coordinators).
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Path, Query, Router, Schema, Status
 
@@ -18,7 +17,7 @@ from maillage.core.api import (
     BearerToken,
     ObjectIn,
     is_slug,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.places.models import Place
@@ -86,13 +85,6 @@ class NotificationOut(Schema):
 class NotificationListOut(Schema):
     count: int
     results: list[NotificationOut]
-
-
-def _page(request, queryset: QuerySet) -> tuple[int, list]:
-    page, size = page_params(request)
-    count = queryset.count()
-    offset = (page - 1) * size
-    return count, list(queryset[offset : offset + size]) if offset < count else []
 
 
 def _no_post(kind: str, pk: int) -> ApiError:
@@ -181,7 +173,7 @@ def report_list(request, place: str = Query(..., description="Slug of the place.
         found = None
     if found is None:
         raise ApiError(404, _("There is no place %(slug)s.") % {"slug": place[:100]})
-    count, reports = _page(request, services.open_reports([found]))
+    count, reports = page_of(request, services.open_reports([found]))
     return {"count": count, "results": [_report_out(report) for report in reports]}
 
 
@@ -241,7 +233,7 @@ def keep(request, kind: str, post_id: int = Path(..., ge=1, le=MAX_ID)):
     url_name="community_my_notifications",
 )
 def my_notifications(request):
-    count, news = _page(request, services.notifications_of(request.auth))
+    count, news = page_of(request, services.notifications_of(request.auth))
     return {
         "count": count,
         "results": [

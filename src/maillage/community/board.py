@@ -36,6 +36,7 @@ from maillage.core.html import html_to_text
 from maillage.core.text import fold
 from maillage.members import vocabulary
 from maillage.members.permissions import has_role
+from maillage.members.vocabulary import skill_words
 from maillage.places.models import Network, Place
 from maillage.places.permissions import can_edit_place
 
@@ -236,14 +237,7 @@ def search_text_of(post: Opportunity) -> str:
     """Folded title, text and skills (vocabulary skills in every interface language), then the
     skill keys between bars for the skill filter."""
     words = [post.title, html_to_text(post.body)]
-    for item in post.skills or []:
-        if not item.get("code"):
-            words.append(item["label"])
-            continue
-        term = vocabulary.skill(item["code"])
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                words.append(str(term.label) if term else item["label"])
+    words += skill_words((item.get("code", ""), item["label"]) for item in post.skills or [])
     keys = _keys(post.skills or [])
     text = " ".join(fold(" ".join(words)).replace("|", " ").split())
     return text + (" |" + "|".join(keys) + "|" if keys else "")

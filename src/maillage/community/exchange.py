@@ -47,6 +47,7 @@ from maillage.core.text import fold
 from maillage.members import vocabulary
 from maillage.members.models import MemberSkill
 from maillage.members.permissions import visible_members
+from maillage.members.vocabulary import skill_words
 from maillage.places.models import Network, Place
 from maillage.places.selectors import Point, with_distance
 
@@ -204,22 +205,10 @@ def _skill_rows(codes: Iterable[str], tags: Iterable[str]) -> list[SkillPostSkil
     return list(rows.values())
 
 
-def _skill_words(rows: Iterable[SkillPostSkill]) -> list[str]:
-    """Free tags as written; vocabulary skills in every interface language, so that a search for
-    "woodworking" finds the offer of "Menuiserie"."""
-    words = []
-    for row in rows:
-        if not row.code:
-            words.append(row.label)
-            continue
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                words.append(str(vocabulary.skill(row.code).label))
-    return words
-
-
 def _search_text(title: str, body: str, rows: Iterable[SkillPostSkill]) -> str:
-    return fold(" ".join([title, html_to_text(body), *_skill_words(rows)]))
+    return fold(
+        " ".join([title, html_to_text(body), *skill_words((row.code, row.label) for row in rows)])
+    )
 
 
 def _check_kind(kind: str) -> None:

@@ -203,6 +203,15 @@ def page_params(request) -> tuple[int, int]:
     return page, size
 
 
+def page_of(request, queryset) -> tuple[int, list]:
+    """The count of a list and the rows of the page asked for (`page`, `page_size`)."""
+    page, size = page_params(request)
+    count = queryset.count()
+    offset = (page - 1) * size
+    # Past the last page there is nothing to fetch (and a huge offset would overflow in SQL).
+    return count, list(queryset[offset : offset + size]) if offset < count else []
+
+
 def install_error_handlers(api) -> None:
     def reply(request, status, message, details=None):
         return api.create_response(

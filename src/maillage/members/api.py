@@ -33,7 +33,7 @@ from maillage.core.api import (
     invalid_value,
     is_slug,
     out_of_range,
-    page_params,
+    page_of,
     refuse_unstorable,
 )
 from maillage.core.ratelimit import hit, parse_rate
@@ -439,14 +439,6 @@ def _team_place(user, slug: str) -> Place:
     raise _no_place(slug)
 
 
-def _page(request, queryset: QuerySet) -> tuple[int, list]:
-    page, size = page_params(request)
-    count = queryset.count()
-    offset = (page - 1) * size
-    # Past the last page there is nothing to fetch (and a huge offset would overflow in SQL).
-    return count, list(queryset[offset : offset + size]) if offset < count else []
-
-
 # Plans ----------------------------------------------------------------------------------------
 
 
@@ -586,7 +578,7 @@ def list_plans(
     found = _known_place(user, place)
     team = permissions.can_manage_members(user, found)
     plans = selectors.plans_of(found, offered_only=not team).select_related("place")
-    count, results = _page(request, plans.order_by("kind", "name", "pk"))
+    count, results = page_of(request, plans.order_by("kind", "name", "pk"))
     return {"count": count, "results": [_plan_out(plan) for plan in results]}
 
 
@@ -786,7 +778,7 @@ def list_memberships(
         memberships = _memberships().filter(place=_team_place(request.auth, place))
     else:
         memberships = _memberships().filter(user=request.auth)
-    count, results = _page(request, memberships.order_by("-starts_on", "-id"))
+    count, results = page_of(request, memberships.order_by("-starts_on", "-id"))
     return {"count": count, "results": _memberships_out(results)}
 
 
@@ -957,7 +949,7 @@ def list_checkins(request, filters: Query[CheckInQuery], page: int = 1, page_siz
             raise invalid_value("to", _("The last day must not come before the first."))
         records = _checkins().filter(place=place, day__gte=start, day__lte=end)
         records = records.order_by("-day", "-checked_in_at", "-id")
-    count, results = _page(request, records)
+    count, results = page_of(request, records)
     return {"count": count, "results": [_checkin_out(record) for record in results]}
 
 
@@ -1137,7 +1129,7 @@ def list_members(request, filters: Query[MemberQuery], page: int = 1, page_size:
     scope = _directory_scope(user, filters)
     people = selectors.directory(user, q=filters.q.strip(), skill=filters.skill.strip(), **scope)
     with_email = "place" in scope and permissions.can_manage_members(user, scope["place"])
-    count, results = _page(request, people)
+    count, results = page_of(request, people)
     return {
         "count": count,
         "results": [_member_out(person, with_email=with_email) for person in results],

@@ -160,7 +160,11 @@ def profile_save(
         profile.photo = photo
     MemberSkill.objects.filter(user=user).delete()
     MemberSkill.objects.bulk_create(rows)
-    profile.search_text = fold(" ".join([user.full_name, profile.bio, *_skill_words(rows)]))
+    profile.search_text = fold(
+        " ".join(
+            [user.full_name, profile.bio, *vocabulary.skill_words((r.code, r.label) for r in rows)]
+        )
+    )
     profile.full_clean(exclude=["photo"])
     profile.save()
     if old_photo and old_photo != profile.photo.name:
@@ -168,20 +172,6 @@ def profile_save(
         storage = profile.photo.storage
         transaction.on_commit(lambda: storage.delete(old_photo), robust=True)
     return profile
-
-
-def _skill_words(rows: Iterable[MemberSkill]) -> list[str]:
-    """Free tags as written; vocabulary skills in every interface language, so that a search
-    for "woodworking" finds the member who chose "Menuiserie"."""
-    words = []
-    for row in rows:
-        if not row.code:
-            words.append(row.label)
-            continue
-        for language, _name in settings.LANGUAGES:
-            with translation.override(language):
-                words.append(str(vocabulary.skill(row.code).label))
-    return words
 
 
 # Plans ----------------------------------------------------------------------------------------

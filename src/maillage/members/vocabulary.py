@@ -4,6 +4,10 @@ finds the same people in every place (the community exchange matches on these co
 Members may add free tags as well; those are matched on their folded text.
 """
 
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from maillage.places.vocabulary import Term, choices
@@ -46,3 +50,19 @@ def skill(code: str) -> Term | None:
 
 def skill_choices():
     return choices(SKILLS)
+
+
+def skill_words(skills: Iterable[tuple[str, str]]) -> list[str]:
+    """The words that find (code, label) skills: free tags (no code) as written, vocabulary
+    skills in every interface language, so that a search for "woodworking" finds the one who
+    chose "Menuiserie"."""
+    words = []
+    for code, label in skills:
+        term = skill(code) if code else None
+        if term is None:
+            words.append(label)
+            continue
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                words.append(str(term.label))
+    return words
