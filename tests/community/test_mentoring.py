@@ -296,11 +296,11 @@ def test_a_hidden_request_leaves_the_mentors_queue(world):
 
 def test_the_address_is_for_the_team_and_the_mentor_put_in_touch_only(world):
     asked = mentoring_request_at(world["a"])
-    assert not mentoring.sees_email(world["murielle"], asked)
-    assert mentoring.sees_email(world["manager_a"], asked)
-    assert not mentoring.sees_email(world["manager_b"], asked)
+    assert not permissions.sees_asker_email(world["murielle"], asked)
+    assert permissions.sees_asker_email(world["manager_a"], asked)
+    assert not permissions.sees_asker_email(world["manager_b"], asked)
     connected = mentoring.connect(request=asked, mentor=world["murielle"], actor=world["manager_a"])
-    assert mentoring.sees_email(world["murielle"], connected)
+    assert permissions.sees_asker_email(world["murielle"], connected)
 
 
 def test_the_team_queue_puts_consents_to_confirm_first(world):

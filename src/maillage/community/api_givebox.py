@@ -209,7 +209,7 @@ def _no_item() -> ApiError:
 
 def _readable_item(user, item_id: int) -> Item:
     item = Item.objects.select_related("place", "author", "holder").filter(pk=item_id).first()
-    if item is None or not givebox.can_read(user, item):
+    if item is None or not permissions.can_read_item(user, item):
         raise _no_item()
     return item
 
@@ -354,7 +354,7 @@ def get_item(request, item_id: int = ITEM_ID):
 def update_item(request, payload: ItemPatch, item_id: int = ITEM_ID):
     throttle.api_refuse(throttle.posting(request))
     item = _readable_item(request.auth, item_id)
-    if not givebox.is_owner(request.auth, item):
+    if not permissions.can_edit_post(request.auth, item):
         raise _no_item()
     given = payload.dict(exclude_unset=True)
     refuse_unstorable(**{key: value for key, value in given.items() if isinstance(value, str)})
@@ -390,7 +390,7 @@ def change_item_status(request, payload: StatusIn, item_id: int = ITEM_ID):
     throttle.api_refuse(throttle.posting(request))
     _choice("action", payload.action, list(givebox.ACTIONS))
     item = _readable_item(request.auth, item_id)
-    if not givebox.can_change_status(request.auth, item, payload.action):
+    if not permissions.can_change_item_status(request.auth, item, payload.action):
         raise _no_item()
     refuse_unstorable(return_on=payload.return_on)
     return_on = _parse_date(payload.return_on, "return_on")

@@ -125,7 +125,7 @@ def _ideas_out(user, found: list[Idea]) -> list[dict]:
     results = []
     for idea in found:
         if idea.place_id not in may_vote:
-            may_vote[idea.place_id] = ideas.can_vote_at(user, idea.place)
+            may_vote[idea.place_id] = permissions.can_vote_at(user, idea.place)
         results.append(
             {
                 "id": idea.pk,

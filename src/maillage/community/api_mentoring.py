@@ -189,7 +189,7 @@ def _request_out(user, found: MentoringRequest) -> dict:
         "id": found.pk,
         "place": place.slug,
         "name": str(mentoring.asker_first_name(found)),
-        "email": found.email if mentoring.sees_email(user, found) else None,
+        "email": found.email if permissions.sees_asker_email(user, found) else None,
         "age_group": found.age_group,
         "minor": found.is_minor,
         "guardian_consent": found.guardian_consent,
@@ -346,7 +346,7 @@ def get_mentoring_request(request, request_id: int = REQUEST_ID):
 def answer_mentoring_request(request, payload: MentoringAnswerIn, request_id: int = REQUEST_ID):
     user = request.auth
     found = MentoringRequest.objects.select_related("place", "mentor").filter(pk=request_id).first()
-    if found is None or not mentoring.knew_request(user, found):
+    if found is None or not permissions.knew_request(user, found):
         raise _no_request(request_id)
     refuse_unstorable(body=payload.body)
     if found.status == MentoringRequest.Status.CLOSED:
@@ -427,7 +427,7 @@ def connect_mentoring_request(request, payload: ConnectIn, request_id: int = REQ
 def close_mentoring_request(request, request_id: int = REQUEST_ID):
     user = request.auth
     found = _visible(user, request_id)
-    if not mentoring.can_close(user, found):
+    if not permissions.can_close_request(user, found):
         raise ApiError(403, _("Only the asker and the team of this place may close it."))
     try:
         mentoring.request_close(request=found, actor=user)

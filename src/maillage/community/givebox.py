@@ -31,13 +31,12 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from maillage.accounts.models import PlaceRole, User
+from maillage.accounts.models import User
 from maillage.core.audit import audit_record
 from maillage.core.html import html_to_text
 from maillage.core.text import fold
 from maillage.members.periods import local_day
 from maillage.places.models import Network, Place
-from maillage.places.permissions import can_edit_place
 
 from . import permissions, selectors, services
 from .models import REPLY_MAX, Item, Reply
@@ -45,7 +44,7 @@ from .models import REPLY_MAX, Item, Reply
 LEND_MAX_DAYS = 365
 # What the give-box shows unless asked for more: what can still be asked for.
 SHOWN_STATUSES = (Item.Status.AVAILABLE, Item.Status.RESERVED)
-ACTIONS = ("reserve", "release", "lend", "returned", "gone")
+ACTIONS = permissions.ITEM_ACTIONS
 
 
 CONFLICT = "conflict"
@@ -79,21 +78,6 @@ def item_path(item: Item) -> str:
     return reverse("community:givebox_item", kwargs={"pk": item.pk})
 
 
-def place_visible(user, place: Place) -> bool:
-    """A published place, or an unpublished one for its people and those who manage it."""
-    if place.is_published or can_edit_place(user, place):
-        return True
-    return bool(
-        user and user.is_authenticated and PlaceRole.objects.filter(user=user, place=place).exists()
-    )
-
-
-def can_read(user, item: Item) -> bool:
-    """The item's page: hidden items only for their author and moderators (can_read_post),
-    items of an unpublished place only for the people who see that place."""
-    return permissions.can_read_post(user, item) and place_visible(user, item.place)
-
-
 def can_reply(user, item: Item) -> bool:
     """Whether the "I'd like it" form is offered (reply_send decides and explains)."""
     return (
@@ -102,17 +86,6 @@ def can_reply(user, item: Item) -> bool:
         and not item.is_hidden
         and item.status != Item.Status.GONE
     )
-
-
-def is_owner(user, item: Item) -> bool:
-    return permissions.can_edit_post(user, item)
-
-
-def can_change_status(user, item: Item, action: str) -> bool:
-    """The author changes the status of their item; the place's team may only mark it gone."""
-    if is_owner(user, item):
-        return action in ACTIONS
-    return action == "gone" and permissions.can_moderate_place(user, item.place)
 
 
 def status_actions(user, item: Item) -> list[str]:
@@ -128,7 +101,7 @@ def status_actions(user, item: Item) -> list[str]:
         possible = [action for action in possible if action != "lend"]
     if item.is_hidden:
         possible = [action for action in possible if action not in ("reserve", "lend")]
-    return [action for action in possible if can_change_status(user, item, action)]
+    return [action for action in possible if permissions.can_change_item_status(user, item, action)]
 
 
 def repliers(item: Item) -> QuerySet[User]:
@@ -248,7 +221,7 @@ def item_update(
 ) -> Item:
     """The author changes the words, the mode or the photo of their item (None: unchanged).
     A replaced or removed photo is deleted once the change is committed."""
-    if not is_owner(actor, item):
+    if not permissions.can_edit_post(actor, item):
         raise PermissionError
     item = Item.objects.select_for_update().get(pk=item.pk)
     if item.status == Item.Status.GONE:
@@ -287,7 +260,7 @@ def reply_send(*, item: Item, sender, body: str) -> Reply:
         .select_related("author", "place")
         .get(pk=item.pk)
     )
-    if item.is_hidden or not place_visible(sender, item.place):
+    if item.is_hidden or not permissions.place_visible(sender, item.place):
         raise PermissionError
     if item.author_id == sender.pk:
         raise ValidationError(_("This is your own item: you cannot ask for it."))
@@ -339,7 +312,7 @@ def _check_holder(item: Item, holder) -> None:
 
 
 def _act(item: Item, actor, action: str) -> Item:
-    if not can_change_status(actor, item, action):
+    if not permissions.can_change_item_status(actor, item, action):
         raise PermissionError
     item = _locked(item)
     _refuse_gone(item)
@@ -473,7 +446,7 @@ def item_gone(*, item: Item, actor) -> Item:
     item.status, item.gone_at = Item.Status.GONE, timezone.now()
     item.return_on = item.reminded_on = None
     item.save(update_fields=["status", "gone_at", "return_on", "reminded_on", "updated_at"])
-    if not is_owner(actor, item):
+    if not permissions.can_edit_post(actor, item):
         audit_record(
             actor=actor,
             action="community.item_gone",

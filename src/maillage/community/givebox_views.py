@@ -37,7 +37,7 @@ def _done_message(action: str) -> str:
 
 def _item_or_404(user, pk: int) -> Item:
     item = Item.objects.select_related("place", "author", "holder").filter(pk=pk).first()
-    if item is None or not givebox.can_read(user, item):
+    if item is None or not permissions.can_read_item(user, item):
         raise Http404
     return item
 
@@ -139,7 +139,7 @@ def givebox_new(request):
 @require_http_methods(["GET", "POST"])
 def givebox_edit(request, pk):
     item = _item_or_404(request.user, pk)
-    if not givebox.is_owner(request.user, item):
+    if not permissions.can_edit_post(request.user, item):
         raise Http404
     if request.method == "POST":
         if refusal := throttle.page_refusal(request, throttle.posting(request)):
@@ -177,7 +177,7 @@ def givebox_edit(request, pk):
 
 def _detail(request, item: Item, *, reply_form=None, status_form=None, status=200):
     user = request.user
-    owner = givebox.is_owner(user, item)
+    owner = permissions.can_edit_post(user, item)
     actions = givebox.status_actions(user, item)
     if status_form is None and actions:
         status_form = StatusForm(item=item, initial={"holder": item.holder_id})
@@ -235,7 +235,7 @@ def givebox_status(request, pk):
         return refusal
     item = _item_or_404(request.user, pk)
     action = request.POST.get("action", "")
-    if not givebox.can_change_status(request.user, item, action):
+    if not permissions.can_change_item_status(request.user, item, action):
         raise Http404
     form = StatusForm(request.POST, item=item)
     if form.is_valid():

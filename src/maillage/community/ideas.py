@@ -160,12 +160,6 @@ def _refuse_changed(idea: Idea) -> None:
     raise ValidationError(_closed_message(fresh), code="closed")
 
 
-def can_vote_at(user, place: Place) -> bool:
-    """Whether `user` may vote on the ideas of `place` (for the buttons of a whole box):
-    permissions.can_vote asks only the idea's place."""
-    return permissions.can_vote(user, Idea(place=place))
-
-
 def has_voted(user, idea: Idea) -> bool:
     return bool(
         user and user.is_authenticated and IdeaVote.objects.filter(idea=idea, user=user).exists()

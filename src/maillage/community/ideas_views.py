@@ -72,7 +72,7 @@ def box(request, slug):
         "page": page,
         "ideas": page.object_list,
         "voted": ideas.voted_ids(request.user, page.object_list),
-        "may_vote": ideas.can_vote_at(request.user, place),
+        "may_vote": permissions.can_vote_at(request.user, place),
         "is_team": permissions.can_moderate_place(request.user, place),
         "filtered": bool(status),
         "page_query": urlencode(query),
@@ -109,7 +109,11 @@ def new(request, slug):
     else:
         form = IdeaForm()
         status = 200
-    context = {"place": place, "form": form, "may_vote": ideas.can_vote_at(request.user, place)}
+    context = {
+        "place": place,
+        "form": form,
+        "may_vote": permissions.can_vote_at(request.user, place),
+    }
     return render(request, "community/ideas/new.html", context, status=status)
 
 
@@ -124,7 +128,7 @@ def _idea_page(request, idea: Idea, *, answer_form=None, status=200):
         "idea": idea,
         "place": idea.place,
         "voted": ideas.has_voted(request.user, idea),
-        "may_vote": ideas.can_vote_at(request.user, idea.place),
+        "may_vote": permissions.can_vote_at(request.user, idea.place),
         "is_team": team,
         "answer_form": answer_form if team and not idea.is_hidden else None,
     }

@@ -16,8 +16,6 @@ The life of a request:
   receive the asker's address. The asker or the team closes the request.
 """
 
-import copy
-
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -503,15 +501,6 @@ def connect(*, request: MentoringRequest, mentor: User, actor: User) -> Mentorin
     return mentoring
 
 
-def can_close(user, mentoring: MentoringRequest) -> bool:
-    """The asker (their account) and the place's team close a request."""
-    return bool(
-        user is not None
-        and user.is_authenticated
-        and (mentoring.asker_id == user.pk or permissions.can_moderate_request(user, mentoring))
-    )
-
-
 @transaction.atomic
 def request_close(
     *, request: MentoringRequest, actor: User | None = None, secret: str | None = None
@@ -520,7 +509,7 @@ def request_close(
     account) or by the place's team."""
     found = request_by_secret(secret) if secret is not None else None
     by_link = found is not None and found.pk == request.pk
-    if not (by_link or can_close(actor, request)):
+    if not (by_link or permissions.can_close_request(actor, request)):
         raise PermissionError
     mentoring = _locked(request)
     if mentoring.status == Status.CLOSED:
@@ -542,7 +531,7 @@ def request_close(
 def answer_send(*, request: MentoringRequest, mentor: User, body: str) -> MentoringAnswer:
     """A mentor answers: the answer is emailed to the asker at once, with their link."""
     mentoring = _locked(request)
-    if mentoring.status == Status.CLOSED and knew_request(mentor, mentoring):
+    if mentoring.status == Status.CLOSED and permissions.knew_request(mentor, mentoring):
         raise MentoringConflict(_("This request is closed: answers are no longer possible."))
     if not permissions.can_see_request(mentor, mentoring):
         raise PermissionError
@@ -563,18 +552,6 @@ def answer_send(*, request: MentoringRequest, mentor: User, body: str) -> Mentor
     return answer
 
 
-def knew_request(user, mentoring: MentoringRequest) -> bool:
-    """Whether `user` sees `mentoring`, or saw it before it was closed (a mentor answering from
-    a page loaded earlier is told it is closed, not that it does not exist)."""
-    if permissions.can_see_request(user, mentoring):
-        return True
-    if mentoring.status != Status.CLOSED:
-        return False
-    as_open = copy.copy(mentoring)
-    as_open.status = Status.OPEN
-    return permissions.can_see_request(user, as_open)
-
-
 def answers_for_asker(mentoring: MentoringRequest) -> QuerySet[MentoringAnswer]:
     """What the asker reads: the answers nobody hid."""
     return mentoring.answers.filter(hidden_at__isnull=True).select_related("mentor")
@@ -588,16 +565,6 @@ def answers_visible_to(user, mentoring: MentoringRequest) -> QuerySet[MentoringA
     if mentoring.asker_id is not None and user.is_authenticated and mentoring.asker_id == user.pk:
         return answers.filter(hidden_at__isnull=True)
     return answers.filter(Q(hidden_at__isnull=True) | Q(mentor_id=user.pk))
-
-
-def sees_email(user, mentoring: MentoringRequest) -> bool:
-    """The asker's address: for the place's team, the mentor they were put in touch with and the
-    asker; never for the other mentors."""
-    if not (user and user.is_authenticated):
-        return False
-    if permissions.can_moderate_request(user, mentoring) or mentoring.asker_id == user.pk:
-        return True
-    return mentoring.status == Status.CONNECTED and mentoring.mentor_id == user.pk
 
 
 # Lists ----------------------------------------------------------------------------------------

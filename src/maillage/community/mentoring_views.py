@@ -196,7 +196,7 @@ def _detail_page(request, found: MentoringRequest, *, forms=None, status: int = 
         "mentoring": found,
         "team": team,
         "first_name": mentoring.asker_first_name(found),
-        "sees_email": mentoring.sees_email(user, found),
+        "sees_email": permissions.sees_asker_email(user, found),
         "field_labels": mentoring.field_labels(found.fields),
         "answers": mentoring.answers_visible_to(user, found),
         "answer_form": forms.get("answer") or (AnswerForm() if can_answer else None),
@@ -233,7 +233,7 @@ def detail(request, pk):
         closed_under_them = (
             request.method == "POST"
             and request.POST.get("action") == "answer"
-            and mentoring.knew_request(user, found)
+            and permissions.knew_request(user, found)
         )
         if not closed_under_them:
             raise Http404

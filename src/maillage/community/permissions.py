@@ -9,13 +9,16 @@ functions.
 - Private replies: read by their sender and by the author of the post, nobody else.
 """
 
+import copy
+
 from django.db.models import Q, QuerySet
 
 from maillage.accounts.models import NetworkRole, PlaceRole
 from maillage.bookings.permissions import is_place_staff
 from maillage.places.models import Place
+from maillage.places.permissions import can_edit_place
 
-from .models import Idea, MentoringAnswer, MentoringRequest, Reply
+from .models import Idea, Item, MentoringAnswer, MentoringRequest, Reply
 
 
 def _authenticated(user) -> bool:
@@ -176,3 +179,74 @@ def can_read_any(user, post) -> bool:
     if isinstance(post, MentoringRequest):
         return can_see_request(user, post)
     return can_read_post(user, post)
+
+
+# The give-box ------------------------------------------------------------------------------
+
+# What the owner of an item may do to its status (givebox.item_status).
+ITEM_ACTIONS = ("reserve", "release", "lend", "returned", "gone")
+
+
+def place_visible(user, place: Place) -> bool:
+    """A published place, or an unpublished one for its people and those who manage it."""
+    if place.is_published or can_edit_place(user, place):
+        return True
+    return bool(
+        user and user.is_authenticated and PlaceRole.objects.filter(user=user, place=place).exists()
+    )
+
+
+def can_read_item(user, item: Item) -> bool:
+    """The item's page: hidden items only for their author and moderators (can_read_post),
+    items of an unpublished place only for the people who see that place."""
+    return can_read_post(user, item) and place_visible(user, item.place)
+
+
+def can_change_item_status(user, item: Item, action: str) -> bool:
+    """The author changes the status of their item; the place's team may only mark it gone."""
+    if can_edit_post(user, item):
+        return action in ITEM_ACTIONS
+    return action == "gone" and can_moderate_place(user, item.place)
+
+
+# Mentoring, continued -------------------------------------------------------------------------
+
+
+def can_close_request(user, mentoring: MentoringRequest) -> bool:
+    """The asker (their account) and the place's team close a request."""
+    return bool(
+        user is not None
+        and user.is_authenticated
+        and (mentoring.asker_id == user.pk or can_moderate_request(user, mentoring))
+    )
+
+
+def sees_asker_email(user, mentoring: MentoringRequest) -> bool:
+    """The asker's address: for the place's team, the mentor they were put in touch with and the
+    asker; never for the other mentors."""
+    if not (user and user.is_authenticated):
+        return False
+    if can_moderate_request(user, mentoring) or mentoring.asker_id == user.pk:
+        return True
+    return mentoring.status == MentoringRequest.Status.CONNECTED and mentoring.mentor_id == user.pk
+
+
+def knew_request(user, mentoring: MentoringRequest) -> bool:
+    """Whether `user` sees `mentoring`, or saw it before it was closed (a mentor answering from
+    a page loaded earlier is told it is closed, not that it does not exist)."""
+    if can_see_request(user, mentoring):
+        return True
+    if mentoring.status != MentoringRequest.Status.CLOSED:
+        return False
+    as_open = copy.copy(mentoring)
+    as_open.status = MentoringRequest.Status.OPEN
+    return can_see_request(user, as_open)
+
+
+# The idea box ---------------------------------------------------------------------------------
+
+
+def can_vote_at(user, place: Place) -> bool:
+    """Whether `user` may vote on the ideas of `place` (for the buttons of a whole box):
+    permissions.can_vote asks only the idea's place."""
+    return can_vote(user, Idea(place=place))

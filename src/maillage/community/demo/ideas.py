@@ -11,7 +11,7 @@ manager of POLeN), "catherine"/"member"/"resident" (Catherine, resident), "basil
 POLeN vote (the rule of the box).
 """
 
-from maillage.community import ideas
+from maillage.community import ideas, permissions
 from maillage.community.models import Idea, IdeaVote
 
 POLEN_ID = "1101"
@@ -96,7 +96,7 @@ def load_ideas(places: dict, people: dict) -> int:
                 voter is None
                 or idea.status not in ideas.VOTABLE
                 or idea.is_hidden
-                or not ideas.can_vote_at(voter, polen)
+                or not permissions.can_vote_at(voter, polen)
                 or IdeaVote.objects.filter(idea=idea, user=voter).exists()
             ):
                 continue
