@@ -182,3 +182,21 @@ def test_api_settings_and_news(client):
     news = client.get("/api/v1/community/me/notifications", **headers).json()
     assert news["count"] == 1 and news["results"][0]["read"] is False
     assert client.get("/api/v1/community/me/notifications").status_code == 401
+
+
+def test_unconfirmed_mentoring_questions_are_deleted_after_a_week():
+    from maillage.community import mentoring
+    from maillage.community.models import MentoringRequest
+    from tests.community.factories import mentoring_request_at
+
+    stale = mentoring_request_at(confirm=False, email="old@example.org")
+    fresh = mentoring_request_at(confirm=False, email="new@example.org")
+    confirmed = mentoring_request_at(email="sure@example.org")
+    week_ago = timezone.now() - dt.timedelta(days=mentoring.UNCONFIRMED_DAYS, minutes=1)
+    MentoringRequest.objects.filter(pk__in=[stale.pk, confirmed.pk]).update(created_at=week_ago)
+
+    assert mentoring.purge_unconfirmed() == 1
+    assert set(MentoringRequest.objects.values_list("pk", flat=True)) == {fresh.pk, confirmed.pk}
+    out = StringIO()
+    call_command("community_jobs", stdout=out)
+    assert mentoring.purge_unconfirmed() == 0

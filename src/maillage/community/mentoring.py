@@ -16,6 +16,8 @@ The life of a request:
   receive the asker's address. The asker or the team closes the request.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
@@ -290,6 +292,20 @@ def request_confirm(secret: str) -> MentoringRequest | None:
         if mentoring.status == Status.UNCONFIRMED:
             _confirmed(mentoring)
     return mentoring
+
+
+# A question whose address was never confirmed is deleted after this many days: nobody saw it,
+# and an address someone typed is kept no longer than needed.
+UNCONFIRMED_DAYS = 7
+
+
+def purge_unconfirmed(*, now: dt.datetime | None = None) -> int:
+    """Delete the questions whose address was not confirmed within UNCONFIRMED_DAYS."""
+    limit = (now or timezone.now()) - dt.timedelta(days=UNCONFIRMED_DAYS)
+    deleted, _by_model = MentoringRequest.objects.filter(
+        status=Status.UNCONFIRMED, created_at__lt=limit
+    ).delete()
+    return deleted
 
 
 def _confirmed(mentoring: MentoringRequest) -> None:
