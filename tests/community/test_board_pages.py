@@ -31,7 +31,10 @@ NEW = reverse("community:board_new")
 
 @pytest.fixture
 def client():
-    return Client(headers={"accept-language": "en"})
+    """In English: a signed-in person's account language (French) would win over the header."""
+    client = Client(headers={"accept-language": "en"})
+    client.cookies["django_language"] = "en"
+    return client
 
 
 @pytest.fixture

@@ -72,6 +72,8 @@ def asker(place_a):
 
 def browser(user=None) -> Client:
     client = Client(headers={"accept-language": "en"})
+    # The cookie, else a signed-in person's account language (French) would win.
+    client.cookies["django_language"] = "en"
     if user is not None:
         client.force_login(user)
     return client

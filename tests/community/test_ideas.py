@@ -6,6 +6,7 @@ language. Runs on SQLite and, with DATABASE_URL, on PostgreSQL."""
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from maillage.accounts.models import PlaceRole
 from maillage.community import ideas, services
@@ -20,6 +21,13 @@ def _role(place, role, **kwargs):
     user = UserFactory(**kwargs)
     PlaceRole.objects.create(user=user, place=place, role=role)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The assertions read the English messages; the site's default language is French."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -30,6 +30,13 @@ def _role(place, role, **kwargs):
     return user
 
 
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The assertions read the English messages; the site's default language is French."""
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def world():
     solozere, other = NetworkFactory(name="Solozère"), NetworkFactory(name="Ailleurs")

@@ -6,6 +6,7 @@ import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import translation
 
 from maillage.accounts.models import PlaceRole
 from maillage.accounts.services import api_token_create
@@ -29,6 +30,13 @@ def _role(place, role, **kwargs):
     user = UserFactory(**kwargs)
     PlaceRole.objects.create(user=user, place=place, role=role)
     return user
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english():
+    """The assertions read the English messages; the site's default language is French."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
