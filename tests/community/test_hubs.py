@@ -83,3 +83,16 @@ def test_the_entrance_lists_networks_and_my_places(world, client):
     assert (
         client.get(reverse("community:place", kwargs={"slug": "no-such-place"})).status_code == 404
     )
+
+
+def test_the_place_page_counts_the_exchanges_thanked_this_year(world, client):
+    from maillage.community.models import Reply, Thanks
+
+    helper = UserFactory()
+    Reply.objects.create(skill_post=world["skill"], sender=helper, body="Je peux aider")
+    Thanks.objects.create(
+        post=world["skill"], giver=world["member"], receiver=helper, place=world["polen"]
+    )
+    client.cookies["django_language"] = "en"
+    text = client.get(reverse("community:place", kwargs={"slug": world["polen"].slug}))
+    assert "1 exchange closed with a thank you this year" in text.content.decode()

@@ -3,6 +3,8 @@ of a network; reporting a post; the team's moderation (hide with a reason, show 
 its queue; each person's news and how often they want emails. Thin: forms validate, services
 write, permissions decide."""
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -10,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -64,6 +67,7 @@ def place_hub(request, slug):
     place = visible_place(slug, request.user)
     if place is None:
         raise Http404
+    now = timezone.now()
     return render(
         request,
         "community/place.html",
@@ -74,6 +78,7 @@ def place_hub(request, slug):
             "items": givebox.for_place(place, limit=HUB_ITEMS),
             "ideas": ideas.for_place(place, limit=HUB_ITEMS),
             "can_post": permissions.can_post_at(request.user, place),
+            "thanked": exchange.thanks_count(place, now - dt.timedelta(days=365), now),
             "moderator": permissions.can_moderate_place(request.user, place),
             "open_reports": services.open_reports([place]).count()
             if permissions.can_moderate_place(request.user, place)
