@@ -59,6 +59,7 @@ bench: setup
 	$(BIN)/python bench/bookings.py
 	$(BIN)/python bench/agenda.py
 	$(BIN)/python bench/presence.py
+	$(BIN)/python bench/community.py
 
 clean:
 	rm -rf $(VENV) node_modules var

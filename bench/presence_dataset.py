@@ -601,9 +601,9 @@ TABLES = (
 )
 
 
-def schema_fingerprint() -> str:
-    """Eight hex digits of the columns and constraints of the tables the generator writes: a
-    migration that changes them makes the next run regenerate the data."""
+def schema_fingerprint(tables: tuple[str, ...] = TABLES) -> str:
+    """Eight hex digits of the columns and constraints of `tables` (by default those this
+    generator writes): a migration that changes them makes the next run regenerate the data."""
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -611,13 +611,13 @@ def schema_fingerprint() -> str:
             "SELECT table_name, column_name, data_type, is_nullable, column_default "
             "FROM information_schema.columns WHERE table_schema = current_schema() "
             "AND table_name = ANY(%s) ORDER BY table_name, column_name",
-            [list(TABLES)],
+            [list(tables)],
         )
         columns = cursor.fetchall()
         cursor.execute(
             "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
             "FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
-            [list(TABLES)],
+            [list(tables)],
         )
         constraints = cursor.fetchall()
     return hashlib.sha256(repr((columns, constraints)).encode()).hexdigest()[:8]

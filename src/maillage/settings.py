@@ -140,6 +140,10 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
         _server_options.append(f"-c lock_timeout={env.DB_LOCK_TIMEOUT}s")
     if env.DB_STATEMENT_TIMEOUT:
         _server_options.append(f"-c statement_timeout={env.DB_STATEMENT_TIMEOUT}s")
+    # The app's queries are short: compiling them to machine code (PostgreSQL's JIT, triggered by
+    # cost estimates on large tables) costs more than it saves — a third of the community
+    # matching's time at national scale (bench/README.md).
+    _server_options.append("-c jit=off")
     if any(_server_options):
         _database["OPTIONS"]["options"] = " ".join(o for o in _server_options if o)
 elif _database["ENGINE"] == "django.db.backends.sqlite3":

@@ -153,7 +153,11 @@ def world():
 EXPECTED = ["o2", "B", "o1", "o3", "o14", "o6", "o4", "A", "o13", "E", "o5"]
 
 
-def test_the_best_matches_come_in_the_expected_order(world):
+@pytest.mark.parametrize("literal_reach", [300, 0], ids=["ids-as-parameters", "ids-in-sql"])
+def test_the_best_matches_come_in_the_expected_order(world, monkeypatch, literal_reach):
+    """The same whether the places in reach travel as parameters or are found again in SQL
+    (exchange.LITERAL_REACH: a city's surroundings hold over a thousand places)."""
+    monkeypatch.setattr(exchange, "LITERAL_REACH", literal_reach)
     matches = exchange.matches_for(world.request, viewer=world.roald, limit=50)
     assert [world.name_of(match) for match in matches] == EXPECTED
 

@@ -123,6 +123,8 @@ def test_production_settings_share_sessions_and_bound_database_waits(production_
     assert values["health_checks"] is True
     assert values["options"]["sslmode"] == "prefer"
     assert values["options"]["connect_timeout"] == 5
-    assert values["options"]["options"] == "-c lock_timeout=7s -c statement_timeout=25s"
+    assert values["options"]["options"] == (
+        "-c lock_timeout=7s -c statement_timeout=25s -c jit=off"
+    )
     # Only what settings.py explains: HSTS preload is the domain owner's decision.
     assert values["silenced"] == ["security.W021"]

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.functional import lazy
@@ -431,6 +431,17 @@ def places_in_reach(place: Place) -> dict[int, float]:
     return distances
 
 
+LITERAL_REACH = 300
+
+
+def _reach_ids(place: Place) -> QuerySet:
+    """The ids of the places in reach as a subquery: near a city they are over a thousand, and
+    sending them as literal parameters to each query costs more than finding them again."""
+    point = Point(place.latitude, place.longitude)
+    nearby = with_distance(Place.objects.filter(is_published=True), point, MATCH_RADIUS_KM)
+    return Place.objects.filter(Q(pk=place.pk) | Q(pk__in=nearby.values("id"))).values("id")
+
+
 def _sort_key(candidate: dict):
     when = candidate["when"]
     return (
@@ -443,7 +454,9 @@ def _sort_key(candidate: dict):
     )
 
 
-def _post_candidates(post: SkillPost, keys: set[str], distances: dict[int, float]) -> list[dict]:
+def _post_candidates(
+    post: SkillPost, keys: set[str], distances: dict[int, float], reach: list[int] | QuerySet
+) -> list[dict]:
     """The open, visible posts of the opposite kind in reach sharing a skill: one query."""
     rows = (
         SkillPostSkill.objects.filter(
@@ -451,7 +464,7 @@ def _post_candidates(post: SkillPost, keys: set[str], distances: dict[int, float
             post__kind=_opposite(post.kind),
             post__closed_at__isnull=True,
             post__hidden_at__isnull=True,
-            post__place_id__in=list(distances),
+            post__place_id__in=reach,
             post__author__is_active=True,
         )
         .exclude(post__author_id=post.author_id)
@@ -487,19 +500,26 @@ def _post_candidates(post: SkillPost, keys: set[str], distances: dict[int, float
 
 
 def _person_candidates(
-    post: SkillPost, keys: set[str], distances: dict[int, float], viewer, exclude: set[int]
+    post: SkillPost,
+    keys: set[str],
+    distances: dict[int, float],
+    reach: list[int] | QuerySet,
+    viewer,
+    exclude: set[int],
 ) -> list[dict]:
     """People with one of the skills on their profile, visible to `viewer`, with a role at a
     place in reach (their nearest one): two queries."""
-    in_reach = PlaceRole.objects.filter(user=OuterRef("user_id"), place_id__in=list(distances))
+    in_reach = PlaceRole.objects.filter(user=OuterRef("user_id"), place_id__in=reach)
     rows = (
         MemberSkill.objects.filter(key__in=keys, user__in=visible_members(viewer).values("pk"))
         .filter(Exists(in_reach))
-        .exclude(user_id__in={post.author_id, *exclude})
+        .exclude(user_id=post.author_id)
         .values_list("user_id", "code", "label", "user__profile__updated_at")
     )
     found: dict[int, dict] = {}
     for user_id, code, label, updated_at in rows:
+        if user_id in exclude:  # already suggested through one of their posts
+            continue
         candidate = found.setdefault(
             user_id, {"kind": "person", "id": user_id, "when": updated_at, "labels": []}
         )
@@ -508,7 +528,7 @@ def _person_candidates(
         return []
     nearest: dict[int, int] = {}
     for user_id, place_id in PlaceRole.objects.filter(
-        user_id__in=list(found), place_id__in=list(distances)
+        user_id__in=list(found), place_id__in=reach
     ).values_list("user_id", "place_id"):
         best = nearest.get(user_id)
         if best is None or (distances[place_id], place_id) < (distances[best], best):
@@ -528,10 +548,12 @@ def _ranked(post: SkillPost, *, viewer=None, people: bool = False) -> list[dict]
     if not keys:
         return []
     distances = places_in_reach(post.place)
-    candidates = _post_candidates(post, keys, distances)
+    # A few hundred ids travel well as parameters; beyond, finding them again in SQL is cheaper.
+    reach = list(distances) if len(distances) <= LITERAL_REACH else _reach_ids(post.place)
+    candidates = _post_candidates(post, keys, distances, reach)
     if people and post.kind == SkillPost.Kind.REQUEST:
         authors = {candidate["author_id"] for candidate in candidates}
-        candidates += _person_candidates(post, keys, distances, viewer, authors)
+        candidates += _person_candidates(post, keys, distances, reach, viewer, authors)
     for candidate in candidates:
         candidate["labels"].sort(key=str.casefold)
     return sorted(candidates, key=_sort_key)
