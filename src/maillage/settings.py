@@ -56,6 +56,9 @@ INSTALLED_APPS = [
     "maillage.agenda",
     "maillage.members",
     "maillage.community",
+    "maillage.impact",
+    "maillage.privacy",
+    "maillage.archives",
 ]
 
 MIDDLEWARE = [
