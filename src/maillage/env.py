@@ -99,3 +99,9 @@ BIND = _str("MAILLAGE_BIND", "")  # default 127.0.0.1:PORT
 WORKERS = _int("MAILLAGE_WORKERS", 0)  # 0: one per CPU, at least two
 THREADS = _int("MAILLAGE_THREADS", 4)
 HSTS_PRELOAD = _bool("MAILLAGE_HSTS_PRELOAD", False)
+
+# archives: place archives (docs/place-archive.md), written outside MEDIA_ROOT (never served
+# directly), deleted after KEEP_DAYS; imports refuse archives larger than MAX_MB unpacked.
+ARCHIVE_ROOT = Path(_str("MAILLAGE_ARCHIVE_ROOT", str(PROJECT_DIR / "var" / "archives")))
+ARCHIVE_KEEP_DAYS = _int("MAILLAGE_ARCHIVE_KEEP_DAYS", 7)
+ARCHIVE_MAX_MB = _int("MAILLAGE_ARCHIVE_MAX_MB", 2048)

@@ -343,3 +343,9 @@ SILENCED_SYSTEM_CHECKS: list[str] = []
 # a default of one application that usually runs on a sub-domain (where the flag has no effect).
 if env.SECURE and not env.HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS.append("security.W021")
+
+# archives: where place archives are written (private, served only to those allowed), how many
+# days they are kept, and the largest archive an import unpacks (docs/place-archive.md).
+MAILLAGE_ARCHIVE_ROOT = env.ARCHIVE_ROOT
+MAILLAGE_ARCHIVE_KEEP_DAYS = env.ARCHIVE_KEEP_DAYS
+MAILLAGE_ARCHIVE_MAX_MB = env.ARCHIVE_MAX_MB

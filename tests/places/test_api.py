@@ -556,7 +556,14 @@ def test_the_openapi_schema_lists_the_directory(client):
 
     assert response.status_code == 200
     paths = response.json()["paths"]
-    for path in ("/places", "/places/{slug}", "/places.geojson", "/places.csv", "/proposals"):
+    for path in (
+        "/places",
+        "/places/{slug}",
+        "/places.geojson",
+        "/places.jsonld",
+        "/places.csv",
+        "/proposals",
+    ):
         assert f"{API}{path}" in paths
 
 
@@ -566,3 +573,32 @@ def test_a_wrong_method_answers_405_in_the_api_error_shape(client):
     body = response.json()
     assert set(body) == {"message", "details"}
     assert "GET" in body["details"]["allowed"] and "GET" in response["Allow"]
+
+
+def test_json_ld_is_a_graph_of_schema_org_places(client, mende):
+    florac = PlaceFactory(name="Florac", latitude=44.3242, longitude=3.5931)
+    add_terms(florac, PlaceTerm.Kind.SERVICE, "garden")
+
+    response = client.get(f"{API}/places.jsonld")
+    filtered = client.get(f"{API}/places.jsonld", {"service": "garden"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/ld+json"
+    body = response.json()
+    assert body["@context"] == "https://schema.org"
+    by_name = {node["name"]: node for node in body["@graph"]}
+    assert set(by_name) == {mende.name, "Florac"}
+    assert all("@context" not in node and node["@type"] == "Place" for node in body["@graph"])
+    assert by_name["Florac"]["geo"] == {
+        "@type": "GeoCoordinates",
+        "latitude": 44.3242,
+        "longitude": 3.5931,
+    }
+    assert by_name[mende.name]["url"].endswith(mende.get_absolute_url())
+    assert [node["name"] for node in filtered.json()["@graph"]] == ["Florac"]
+
+
+def test_json_ld_refuses_bad_filters_like_the_other_exports(client):
+    body = assert_error(client.get(f"{API}/places.jsonld", {"near": "abc"}), 400)
+
+    assert "near" in body["details"]

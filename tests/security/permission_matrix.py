@@ -296,6 +296,8 @@ MATRIX: dict[str, Entry] = {
     "api-1:list_places": Entry("/api/v1/places", PUBLIC),
     # The directory as GeoJSON: public.
     "api-1:places_geojson": Entry("/api/v1/places.geojson", PUBLIC),
+    # The directory as JSON-LD: public.
+    "api-1:places_jsonld": Entry("/api/v1/places.jsonld", PUBLIC),
     # The directory as CSV: public.
     "api-1:places_csv": Entry("/api/v1/places.csv", PUBLIC),
     # A published place: public.

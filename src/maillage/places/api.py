@@ -1,7 +1,7 @@
 """Directory endpoints of the API (PRODUCT.md §5): places, their GeoJSON and CSV, proposals."""
 
 from django.conf import settings
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
@@ -17,7 +17,7 @@ from maillage.core.api import (
 )
 from maillage.core.ratelimit import hit_request
 
-from . import exports, permissions, selectors, services
+from . import exports, jsonld, permissions, selectors, services
 from .forms import DirectoryFilterForm, PlaceForm, ProposalForm
 from .models import Network, Place
 
@@ -61,6 +61,11 @@ class PlaceListOut(Schema):
 class GeoJsonOut(Schema):
     type: str
     features: list[dict]
+
+
+class JsonLdOut(Schema):
+    context: str = Field(alias="@context")
+    graph: list[dict] = Field(alias="@graph")
 
 
 class PlaceIn(Schema):
@@ -175,6 +180,23 @@ def list_places(request, filters: Query[DirectoryQuery], page: int = 1, page_siz
 )
 def places_geojson(request, filters: Query[DirectoryQuery]):
     return exports.places_geojson(_filtered(request).prefetch_related("networks"))
+
+
+@router.get(
+    "/places.jsonld",
+    response={200: JsonLdOut, **ERRORS},
+    auth=OptionalBearer(),
+    openapi_extra={"responses": {200: {"content": {"application/ld+json": {}}}}},
+    summary="The directory as JSON-LD (a graph of schema.org Places)",
+    description=FILTER_DOC,
+)
+def places_jsonld(request, filters: Query[DirectoryQuery]):
+    places = _filtered(request).prefetch_related("hours", "seasons", "photos")
+    response = JsonResponse(
+        jsonld.directory_jsonld(places, request), json_dumps_params={"ensure_ascii": False}
+    )
+    response["Content-Type"] = "application/ld+json"
+    return response
 
 
 @router.get(

@@ -1,6 +1,7 @@
 """schema.org description of a place, embedded in its page for search engines and aggregators."""
 
 import json
+from collections.abc import Iterable
 
 from . import vocabulary
 from .models import Place
@@ -24,8 +25,10 @@ def _hours_spec(hours, season=None) -> list[dict]:
     return specs
 
 
-def place_jsonld(place: Place, request) -> dict:
-    """A schema.org Place with its address, position, contact, amenities and opening hours."""
+def place_jsonld(place: Place, request, *, context: bool = True) -> dict:
+    """A schema.org Place with its address, position, contact, amenities and opening hours.
+
+    Without `context` it is a node of a larger document, which names the context once."""
     hours = list(place.hours.all())
     regular = [h for h in hours if h.season_id is None]
     specs = _hours_spec(regular)
@@ -46,7 +49,6 @@ def place_jsonld(place: Place, request) -> dict:
         else:
             specs.extend(_hours_spec(seasonal, season))
     data = {
-        "@context": "https://schema.org",
         "@type": "Place",
         "@id": request.build_absolute_uri(place.get_absolute_url()),
         "name": place.name,
@@ -72,6 +74,8 @@ def place_jsonld(place: Place, request) -> dict:
             for code in place.services
         ],
     }
+    if context:
+        data = {"@context": "https://schema.org", **data}
     if place.summary:
         data["description"] = place.summary
     if place.website:
@@ -86,6 +90,14 @@ def place_jsonld(place: Place, request) -> dict:
     if photos:
         data["image"] = photos
     return data
+
+
+def directory_jsonld(places: Iterable[Place], request) -> dict:
+    """The directory (or a search of it) as one JSON-LD document: a graph of schema.org Places."""
+    return {
+        "@context": "https://schema.org",
+        "@graph": [place_jsonld(place, request, context=False) for place in places],
+    }
 
 
 _SCRIPT_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026"}
