@@ -49,7 +49,7 @@ class EquipmentInline(admin.TabularInline):
 @admin.register(Network)
 class NetworkAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "publishes_statistics"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -29,6 +29,13 @@ class Network(TimeStampedModel):
     name = models.CharField(_("name"), max_length=150)
     description = models.TextField(_("description"), blank=True)
     website = models.URLField(_("website"), blank=True)
+    # Open data: the network's aggregate statistics (never personal data) are public when set;
+    # the directory and the agenda are public anyway.
+    publishes_statistics = models.BooleanField(
+        _("publish the statistics"),
+        default=False,
+        help_text=_("Anyone may read and download the network's aggregate figures."),
+    )
 
     class Meta:
         verbose_name = _("network")
