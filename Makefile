@@ -23,6 +23,8 @@ node_modules/.installed: package.json package-lock.json
 
 system-tools:
 	command -v msgfmt >/dev/null || { apt-get update -qq && apt-get install -y -qq gettext; }
+	ldconfig -p | grep -q libpangoft2-1.0 && fc-list | grep -q . || \
+		{ apt-get update -qq && apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; }
 
 setup: $(VENV)/.installed node_modules/.installed system-tools
 	$(BIN)/maillage compilemessages --ignore=.venv --ignore=node_modules -v 0
