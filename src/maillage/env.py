@@ -105,3 +105,9 @@ HSTS_PRELOAD = _bool("MAILLAGE_HSTS_PRELOAD", False)
 ARCHIVE_ROOT = Path(_str("MAILLAGE_ARCHIVE_ROOT", str(PROJECT_DIR / "var" / "archives")))
 ARCHIVE_KEEP_DAYS = _int("MAILLAGE_ARCHIVE_KEEP_DAYS", 7)
 ARCHIVE_MAX_MB = _int("MAILLAGE_ARCHIVE_MAX_MB", 2048)
+
+# privacy: retention (docs/privacy.md). Accounts unused for ACCOUNT_DAYS are warned by email and
+# erased NOTICE_DAYS later if still unused; personal logs older than LOG_DAYS are purged.
+RETENTION_ACCOUNT_DAYS = _int("MAILLAGE_RETENTION_ACCOUNT_DAYS", 1095)
+RETENTION_NOTICE_DAYS = _int("MAILLAGE_RETENTION_NOTICE_DAYS", 30)
+RETENTION_LOG_DAYS = _int("MAILLAGE_RETENTION_LOG_DAYS", 365)

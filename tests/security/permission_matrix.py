@@ -1325,4 +1325,8 @@ UNPUBLISHED: dict[str, Entry] = {
         method="POST",
         data={"status": "planned", "answer": "Prévu pour le printemps."},
     ),
+    # ---- Place archives (maillage.archives; docs/place-archive.md) ----
+    # Managers of A and N's coordinator; anyone else 404. POST queues an export (redirect).
+    "archives:place": Entry("/archives/places/{place}/", MANAGE, also=("POST",)),
+    "archives:download": Entry("/archives/places/{place}/{archive}/download/", MANAGE),
 }

@@ -27,6 +27,8 @@ from maillage.accounts.models import PlaceRole, User
 from maillage.accounts.services import api_token_create
 from maillage.agenda import services as agenda_services
 from maillage.api import api
+from maillage.archives import services as archive_services
+from maillage.archives.models import PlaceArchive
 from maillage.bookings import services as booking_services
 from maillage.community import board as community_board
 from maillage.community import exchange as community_exchange
@@ -154,6 +156,7 @@ def build_world(media_name: str) -> World:
         agenda = _agenda_of(place, network, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         members = _members_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         community = _community_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
+        archives = _archives_of(place, users[f"member_{suffix}"], users[f"manager_{suffix}"])
         proposal = proposal_submit(
             kind=PlaceProposal.Kind.CORRECTION,
             place=place,
@@ -171,6 +174,7 @@ def build_world(media_name: str) -> World:
             **agenda,
             **members,
             **community,
+            **archives,
         }
 
     return World(
@@ -361,6 +365,14 @@ def _community_of(place, member, manager) -> dict:
     }
 
 
+def _archives_of(place, member, manager) -> dict:
+    """A finished archive of the place, requested by its manager (its file under
+    MAILLAGE_ARCHIVE_ROOT)."""
+    archive = PlaceArchive.objects.create(place=place, requested_by=manager)
+    archive_services.archive_build(archive.pk)
+    return {"archive": archive.pk}
+
+
 @pytest.fixture
 def media_file():
     """A file under the directory /media/ serves (bound when the URLconf was imported)."""
@@ -386,14 +398,24 @@ def client(_one_client):
 
 
 @pytest.fixture
-def world(media_file) -> World:
+def world(media_file, settings, tmp_path) -> World:
+    settings.MAILLAGE_ARCHIVE_ROOT = tmp_path / "archives"
     return build_world(media_file)
 
 
 def snapshot() -> dict:
     """Every row of the project's apps (but the columns any request may touch)."""
     state = {}
-    for label in ("places", "accounts", "core", "bookings", "agenda", "members", "community"):
+    for label in (
+        "places",
+        "accounts",
+        "core",
+        "bookings",
+        "agenda",
+        "members",
+        "community",
+        "archives",
+    ):
         for model in apps.get_app_config(label).get_models():
             fields = [
                 f.attname for f in model._meta.concrete_fields if f.name not in VOLATILE_FIELDS
