@@ -86,6 +86,7 @@ RATE_REGISTRATIONS_PER_IP = _rate("MAILLAGE_RATE_REGISTRATIONS_PER_IP", "30/1h")
 RATE_KIOSK_PER_IP = _rate("MAILLAGE_RATE_KIOSK_PER_IP", "300/10m")
 RATE_COMMUNITY_POSTS = _rate("MAILLAGE_RATE_COMMUNITY_POSTS", "30/1h")
 RATE_MENTORING_PER_IP = _rate("MAILLAGE_RATE_MENTORING_PER_IP", "5/1h")
+RATE_REPORTS_PER_IP = _rate("MAILLAGE_RATE_REPORTS_PER_IP", "20/1h")
 
 # Failures: how long a request waits for a row or table another one holds (SQLite: the write lock;
 # then 409), and for one SQL statement (PostgreSQL only; then 503). Seconds; on PostgreSQL 0

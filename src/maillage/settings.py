@@ -329,6 +329,8 @@ MAILLAGE_KIOSK_PER_IP = env.RATE_KIOSK_PER_IP
 # per IP (community/throttle.py).
 MAILLAGE_COMMUNITY_POSTS = env.RATE_COMMUNITY_POSTS
 MAILLAGE_MENTORING_PER_IP = env.RATE_MENTORING_PER_IP
+# PDF renders of the funders' report per IP (each takes a second of CPU; impact/funders_views.py).
+MAILLAGE_RATE_REPORTS_PER_IP = env.RATE_REPORTS_PER_IP
 
 LOGGING = {
     "version": 1,

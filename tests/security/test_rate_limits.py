@@ -119,7 +119,7 @@ def test_the_defaults_are_the_documented_ones(monkeypatch):
         monkeypatch.undo()
         importlib.reload(env)
 
-    assert len(example) == 15
+    assert len(example) == 16
     assert values == example
     assert example["MAILLAGE_RATE_LOGIN_FAILED_PER_ACCOUNT"] == "5/30m"
     assert django_settings.ACCOUNT_RATE_LIMITS["login_failed"] == (
