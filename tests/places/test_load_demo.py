@@ -202,3 +202,15 @@ def test_the_demo_community_matches_across_places_and_loads_once():
     before = [model.objects.count() for model in models]
     load_demo()
     assert [model.objects.count() for model in models] == before
+
+
+@pytest.mark.django_db
+def test_the_demo_publishes_the_statistics_of_its_last_year():
+    from maillage.impact.models import DailyFigure
+
+    output = load_demo()
+
+    network = Network.objects.get(slug="solozere")
+    assert network.publishes_statistics
+    assert DailyFigure.objects.filter(place__networks=network, metric="checkins").exists()
+    assert "Statistics rolled up" in output

@@ -10,6 +10,7 @@ from allauth.account.models import EmailAddress
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from maillage.accounts.models import NetworkRole, PlaceRole, User
@@ -18,6 +19,7 @@ from maillage.agenda.demo import load_demo_events
 from maillage.bookings import services as booking_services
 from maillage.bookings.models import Resource
 from maillage.community.demo import load_demo_community
+from maillage.impact import services as impact_services
 from maillage.members.demo import load_demo_members
 from maillage.places import services
 from maillage.places.importers import CENSUS_PATH, CENSUS_SOURCE
@@ -44,6 +46,8 @@ NETWORK = {
         "accompagnement au numérique et des démarches administratives, près de chez soi."
     ),
     "website": "http://solozere.com",
+    # Open data: the demo shows its statistics, reports and downloads to everyone.
+    "publishes_statistics": True,
 }
 
 
@@ -320,6 +324,14 @@ class Command(BaseCommand):
                     "murielle": _demo_user(MURIELLE_EMAIL, "Murielle Bastide"),
                 },
             )
+        # The statistics of the last year, so that the pages and reports have something to show.
+        today = timezone.localdate()
+        rolled = impact_services.run_rollup(
+            first=today - dt.timedelta(days=365), last=today, places=network.places.all()
+        )
+        self.stdout.write(
+            _("Statistics rolled up: %(days)s days.") % {"days": rolled.get("days", 0)}
+        )
         summary = (
             _(
                 "Network %(name)s created: %(count)s places (%(joined)s added, "
