@@ -9,7 +9,8 @@ before and the year after the day of generation, the "anchor") unless it already
 measures (1) the rollup of the year before the anchor (`impact_rollup --from … --to …`) for every
 place, (2) the hourly run (yesterday and today of every place), and (3) the yearly statistics
 page of the national network and of the largest regional one (`GET /impact/networks/<slug>/`,
-figures, charts and tables; target < 2 s), and the same figures through the selector. Prints a
+figures, charts and tables; target < 2 s), the same figures through the selector, and their
+funders' reports (the page and the PDF). Prints a
 Markdown table and writes bench/results/impact-postgres.json. See bench/README.md.
 """
 
@@ -52,6 +53,8 @@ def setup(args) -> None:
     bookings.prepare_database(args, PG_DATABASE)
     os.environ["MAILLAGE_ALLOWED_HOSTS"] = "testserver,localhost"
     os.environ["MAILLAGE_MFA_REQUIRED"] = "0"
+    # PDF renders of the funders' report are rate-limited per connection; the bench makes many.
+    os.environ["MAILLAGE_RATE_REPORTS_PER_IP"] = "100000/1h"
     sys.path.insert(0, str(BENCH_DIR.parent / "src"))
     import django
 
@@ -138,6 +141,7 @@ def measure_pages(args, first: dt.date, last: dt.date) -> dict:
     query = f"?period=custom&from={first}&to={last}"
     result = {}
     for network in (national, regional):
+        result[f"{network.slug} report"] = _report_renders(args, client, network, query)
         url = f"/impact/networks/{network.slug}/{query}"
         assert client.get(url).status_code == 200  # warm-up
         pages, selector = [], []
@@ -159,6 +163,28 @@ def measure_pages(args, first: dt.date, last: dt.date) -> dict:
     return result
 
 
+def _report_renders(args, client, network, query: str) -> dict:
+    """The funders' report of the same period: the printable page and its PDF."""
+    timings = {}
+    for name, path in (("page_ms", "report/"), ("pdf_ms", "report/pdf/")):
+        url = f"/impact/networks/{network.slug}/{path}{query}"
+        assert client.get(url).status_code == 200  # warm-up
+        times = []
+        for _n in range(args.renders):
+            started = time.perf_counter()
+            response = client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.status_code
+        timings[name] = summarize(times)
+        timings[f"{name.split('_')[0]}_bytes"] = len(response.content)
+    return {
+        "places": network.places.count(),
+        **timings,
+        "met": max(timings["page_ms"]["max_ms"], timings["pdf_ms"]["max_ms"]) / 1000
+        < TARGET_PAGE_S,
+    }
+
+
 def markdown(result: dict) -> str:
     rollup, hourly = result["rollup"], result["hourly"]
     lines = [
@@ -169,6 +195,15 @@ def markdown(result: dict) -> str:
         f"| hourly run (yesterday and today) | {hourly['seconds']} s, {hourly['days']} days | | |",
     ]
     for slug, page in result["pages"].items():
+        if "pdf_ms" in page:
+            lines.append(
+                f"| funders' report of `{slug.removesuffix(' report')}` ({page['places']} places):"
+                f" page p50 {page['page_ms']['p50_ms']} ms, max {page['page_ms']['max_ms']} ms;"
+                f" PDF p50 {page['pdf_ms']['p50_ms']} ms, max {page['pdf_ms']['max_ms']} ms,"
+                f" {page['pdf_bytes'] // 1024} KB | | < {TARGET_PAGE_S:g} s |"
+                f" {'yes' if page['met'] else 'no'} |"
+            )
+            continue
         lines.append(
             f"| yearly page of `{slug}` ({page['places']} places) | p50 "
             f"{page['page_ms']['p50_ms']} ms, max {page['page_ms']['max_ms']} ms (selector p50 "
