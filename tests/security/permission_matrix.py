@@ -1189,6 +1189,45 @@ MATRIX: dict[str, Entry] = {
         method="PUT",
         data={"frequency": "daily"},
     ),
+    # ---- Place archives (maillage.archives; docs/place-archive.md) ----
+    # Managers of A and N's coordinator; anyone else 404. POST queues an export (redirect).
+    "archives:place": Entry("/archives/places/{place}/", MANAGE, also=("POST",)),
+    "archives:download": Entry("/archives/places/{place}/{archive}/download/", MANAGE),
+    # ---- Impact statistics (maillage.impact.views, funders_views; docs/impact.md) ----
+    # Open data: the list of what anyone may download.
+    "impact:open_data": Entry("/impact/open-data/", PUBLIC),
+    # A place's statistics, CSV and report: its team and N's coordinator; others 404 (N does not
+    # publish its statistics in this world; tests/impact cover the published case).
+    "impact:place": Entry("/impact/places/{place}/", MEMBERS_TEAM),
+    "impact:place_csv": Entry("/impact/places/{place}/figures.csv", MEMBERS_TEAM),
+    "impact:place_report": Entry("/impact/places/{place}/report/", MEMBERS_TEAM),
+    "impact:place_report_pdf": Entry("/impact/places/{place}/report/pdf/", MEMBERS_TEAM),
+    # A network's statistics, CSV and report: its coordinators only; others 404.
+    "impact:network": Entry("/impact/networks/{network}/", COORDINATE),
+    "impact:network_csv": Entry("/impact/networks/{network}/figures.csv", COORDINATE),
+    "impact:network_report": Entry("/impact/networks/{network}/report/", COORDINATE),
+    "impact:network_report_pdf": Entry("/impact/networks/{network}/report/pdf/", COORDINATE),
+    # ---- Impact statistics in the API (maillage.impact.api) ----
+    # A's statistics: A's team and N's coordinator; A's member 403 (knows A); B's manager 404.
+    "api-1:place_statistics": Entry("/api/v1/places/{place}/statistics", API_EVENTS_MANAGE),
+    # N's statistics: N's coordinator; people with a role in one of N's places 403; others 404.
+    "api-1:network_statistics": Entry(
+        "/api/v1/networks/{network}/statistics",
+        {**everyone(403), "anonymous": 401, "manager_b": 404, "coordinator": 200},
+    ),
+    # ---- Privacy: one's own data (maillage.privacy; docs/privacy.md) ----
+    "privacy:mine": Entry("/privacy/", SIGNED_IN),
+    "privacy:export": Entry("/privacy/export.zip", SIGNED_IN),
+    # The POST carries a wrong password: it must not erase anyone of the world. Signed-in roles
+    # get 400 (form refused) or 409 (manager_a / manager_b are the only managers of their place:
+    # erasure refused until they hand over); neither is a refusal of access.
+    "privacy:erase": Entry(
+        "/privacy/erase/",
+        SIGNED_IN,
+        also=("POST",),
+        data={"password": "not the password", "confirmation": "no"},
+    ),
+    "api-1:get_my_data": Entry("/api/v1/me/data", {**everyone(200), "anonymous": 401}),
 }
 
 # Routes covered by a rule rather than one entry each. The admin: superusers only; every other
@@ -1324,31 +1363,5 @@ UNPUBLISHED: dict[str, Entry] = {
         {**everyone(404), "anonymous": 401},
         method="POST",
         data={"status": "planned", "answer": "Prévu pour le printemps."},
-    ),
-    # ---- Place archives (maillage.archives; docs/place-archive.md) ----
-    # Managers of A and N's coordinator; anyone else 404. POST queues an export (redirect).
-    "archives:place": Entry("/archives/places/{place}/", MANAGE, also=("POST",)),
-    "archives:download": Entry("/archives/places/{place}/{archive}/download/", MANAGE),
-    # ---- Impact statistics (maillage.impact.views, funders_views; docs/impact.md) ----
-    # Open data: the list of what anyone may download.
-    "impact:open_data": Entry("/impact/open-data/", PUBLIC),
-    # A place's statistics, CSV and report: its team and N's coordinator; others 404 (N does not
-    # publish its statistics in this world; tests/impact cover the published case).
-    "impact:place": Entry("/impact/places/{place}/", MEMBERS_TEAM),
-    "impact:place_csv": Entry("/impact/places/{place}/figures.csv", MEMBERS_TEAM),
-    "impact:place_report": Entry("/impact/places/{place}/report/", MEMBERS_TEAM),
-    "impact:place_report_pdf": Entry("/impact/places/{place}/report/pdf/", MEMBERS_TEAM),
-    # A network's statistics, CSV and report: its coordinators only; others 404.
-    "impact:network": Entry("/impact/networks/{network}/", COORDINATE),
-    "impact:network_csv": Entry("/impact/networks/{network}/figures.csv", COORDINATE),
-    "impact:network_report": Entry("/impact/networks/{network}/report/", COORDINATE),
-    "impact:network_report_pdf": Entry("/impact/networks/{network}/report/pdf/", COORDINATE),
-    # ---- Impact statistics in the API (maillage.impact.api) ----
-    # A's statistics: A's team and N's coordinator; A's member 403 (knows A); B's manager 404.
-    "api-1:place_statistics": Entry("/api/v1/places/{place}/statistics", API_EVENTS_MANAGE),
-    # N's statistics: N's coordinator; people with a role in one of N's places 403; others 404.
-    "api-1:network_statistics": Entry(
-        "/api/v1/networks/{network}/statistics",
-        {**everyone(403), "anonymous": 401, "manager_b": 404, "coordinator": 200},
     ),
 }

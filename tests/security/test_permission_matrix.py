@@ -415,6 +415,8 @@ def snapshot() -> dict:
         "members",
         "community",
         "archives",
+        "privacy",
+        "impact",
     ):
         for model in apps.get_app_config(label).get_models():
             fields = [

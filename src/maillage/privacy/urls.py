@@ -1,3 +1,11 @@
+from django.urls import path
+
+from . import views
+
 app_name = "privacy"
 
-urlpatterns = []
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("export.zip", views.export, name="export"),
+    path("erase/", views.erase, name="erase"),
+]
