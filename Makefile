@@ -62,6 +62,7 @@ bench: setup
 	$(BIN)/python bench/agenda.py
 	$(BIN)/python bench/presence.py
 	$(BIN)/python bench/community.py
+	$(BIN)/python bench/impact.py
 
 clean:
 	rm -rf $(VENV) node_modules var
