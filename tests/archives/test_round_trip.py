@@ -14,7 +14,7 @@ from maillage.archives.load import import_archive
 from maillage.archives.tables import FILES, TABLES, VERSION
 from maillage.core.models import AuditEntry
 from maillage.members.models import CheckIn, Membership
-from maillage.places.models import Place
+from maillage.places.models import Network, Place
 from tests.factories import NetworkFactory
 
 from .snapshot import snapshot
@@ -111,3 +111,22 @@ def test_people_of_this_instance_are_matched_by_email_and_keep_their_account(wor
     # The accounts already have a profile here: it stays as it is.
     assert counts["member_profiles"] == 0
     assert counts["occurrences"] == snapshot(world.place)["occurrences"].__len__()
+
+
+def test_an_archive_loads_into_an_empty_database_with_the_same_counts(world, tmp_path):
+    """The issue's words: export, an instance with nothing in it, import, the same counts."""
+    path = tmp_path / "fabrique.zip"
+    manifest = export_place(world.place, path)
+    before = {name: len(rows) for name, rows in snapshot(world.place).items()}
+    for model in (CheckIn, Membership, EventSeries, Place, User):
+        model.objects.all().delete()
+    Network.objects.all().delete()
+    AuditEntry.objects.all().delete()
+    assert not any(table.model.objects.exists() for table in TABLES)
+
+    place, counts = import_archive(path, report=lambda line: None)
+
+    after = {name: len(rows) for name, rows in snapshot(place).items()}
+    assert after == before
+    assert {name: counts[name] for name in manifest["counts"]} == manifest["counts"]
+    assert counts["new_accounts"] == User.objects.count() == manifest["counts"]["people"]
