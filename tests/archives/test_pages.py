@@ -6,7 +6,8 @@ import zipfile
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import escape
 
 from maillage.accounts.models import PlaceRole
 from maillage.archives import services
@@ -21,6 +22,14 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def says(response, message: str) -> bool:
+    """The page shows `message` in the language it was rendered in."""
+    with translation.override(response.wsgi_request.LANGUAGE_CODE):
+        text = translation.gettext(message)
+    page = response.content.decode()
+    return text in page or escape(text) in page
 
 
 @pytest.fixture
@@ -76,7 +85,7 @@ def test_an_export_runs_in_the_background_and_is_then_downloaded(
     client.force_login(manager)
     response = client.get(page(place))
     assert response.status_code == 200
-    assert b"No export yet" in response.content
+    assert says(response, "No export yet.")
     assert b'http-equiv="refresh"' not in response.content
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -117,7 +126,7 @@ def test_a_running_export_refreshes_the_page_and_cannot_be_started_twice(
     assert b'http-equiv="refresh"' in response.content
     assert b'value="40"' in response.content
     response = client.post(page(place), follow=True)
-    assert b"already under way" in response.content
+    assert says(response, "An export of this place is already under way.")
     assert PlaceArchive.objects.count() == 1
     download = reverse("archives:download", kwargs={"slug": place.slug, "pk": archive.pk})
     assert client.get(download).status_code == 404
