@@ -47,7 +47,10 @@ def test_a_manager_reads_the_statistics_of_the_place(page, live_server, page_err
     charts = main.locator("svg[role=img]")
     expect(charts.first).to_be_visible()
     assert charts.count() >= 3
-    checkins = main.locator("tr", has=page.locator("th", has_text=re.compile("Check-ins|Passages")))
+    checkins = main.locator(
+        "tr",
+        has=page.locator("th", has_text=re.compile(r"\((days of presence|jours de présence)\)")),
+    )
     expect(checkins.first).to_contain_text("1")
     expect(main).not_to_contain_text("Octave")
     expect(main).not_to_contain_text("octave@example.org")
