@@ -220,7 +220,7 @@ def tiles(figures: Figures) -> list[dict]:
     return shown
 
 
-def _checkins_by_place(place_ids: list[int], period: Period, metric: str) -> dict[int, int]:
+def _totals_by_place(place_ids: list[int], period: Period, metric: str) -> dict[int, int]:
     return dict(
         DailyFigure.objects.filter(
             place_id__in=place_ids, metric=metric, day__range=(period.first, period.last)
@@ -272,8 +272,8 @@ def places_map(places: list[Place], checkins: dict[int, int]) -> PlacesMap | Non
 
 def _report(scope, obj, figures: Figures, places: list[Place], today: dt.date) -> Report:
     place_ids = [p.pk for p in places]
-    checkins = _checkins_by_place(place_ids, figures.period, "checkins")
-    events = _checkins_by_place(place_ids, figures.period, "events_held")
+    checkins = _totals_by_place(place_ids, figures.period, "checkins")
+    events = _totals_by_place(place_ids, figures.period, "events_held")
     ranked = sorted(places, key=lambda p: (-checkins.get(p.pk, 0), -events.get(p.pk, 0), p.name))
     previous = period_label(figures.previous_period)
     notes = []
