@@ -50,6 +50,16 @@ def hours(draw):
     return rules
 
 
+EVENTS = st.lists(
+    st.tuples(
+        MINUTES,
+        st.sampled_from(["published", "published", "cancelled", "draft"]),
+        st.one_of(st.none(), st.integers(1, 4)),
+        st.lists(st.sampled_from(REGISTRATIONS), max_size=4),
+    ),
+    max_size=3,
+)
+
 worlds = st.fixed_dictionaries(
     {
         "first_day": st.sampled_from(FIRST_DAYS),
@@ -84,15 +94,7 @@ worlds = st.fixed_dictionaries(
             st.tuples(st.sampled_from(list(PlaceRole.Role)), st.integers(-2, DAYS)),
             max_size=4,
         ),
-        "events": st.lists(
-            st.tuples(
-                MINUTES,
-                st.sampled_from(["published", "published", "cancelled", "draft"]),
-                st.one_of(st.none(), st.integers(1, 4)),
-                st.lists(st.sampled_from(REGISTRATIONS), max_size=4),
-            ),
-            max_size=3,
-        ),
+        "events": EVENTS,
         "posts": st.lists(
             st.tuples(
                 st.sampled_from(["thanks", "skill", "opportunity", "item", "gone", "waitlist"]),
@@ -103,6 +105,30 @@ worlds = st.fixed_dictionaries(
         ),
     }
 )
+
+
+def add_events(events, first_day: dt.date, **owner) -> None:
+    """Write drawn events (end, status, capacity, registrations) of `owner` (place= or network=)."""
+    for end, status, capacity, registrations in events:
+        finish = at(first_day, end)
+        event = Event.objects.create(
+            **owner,
+            title="Atelier",
+            category="workshop",
+            start=finish - dt.timedelta(hours=2),
+            end=finish,
+            status=status,
+            capacity=None if capacity is None else max(capacity, len(registrations)),
+        )
+        for number, state in enumerate(registrations):
+            Registration.objects.create(
+                event=event,
+                name="Someone",
+                email=f"r{number}@example.org",
+                status="confirmed" if state == "in" else state,
+                queue_number=number + 1 if state == "waitlisted" else None,
+                checked_in_at=finish if state == "in" else None,
+            )
 
 
 def build(world) -> dict:
@@ -169,26 +195,7 @@ def build(world) -> dict:
     for number, (role, created) in enumerate(world["roles"]):
         row = PlaceRole.objects.create(user=users[number], place=place, role=role)
         PlaceRole.objects.filter(pk=row.pk).update(created_at=at(first_day, created * 24 * 60 + 60))
-    for end, status, capacity, registrations in world["events"]:
-        finish = at(first_day, end)
-        event = Event.objects.create(
-            place=place,
-            title="Atelier",
-            category="workshop",
-            start=finish - dt.timedelta(hours=2),
-            end=finish,
-            status=status,
-            capacity=None if capacity is None else max(capacity, len(registrations)),
-        )
-        for number, state in enumerate(registrations):
-            Registration.objects.create(
-                event=event,
-                name="Someone",
-                email=f"r{number}@example.org",
-                status="confirmed" if state == "in" else state,
-                queue_number=number + 1 if state == "waitlisted" else None,
-                checked_in_at=finish if state == "in" else None,
-            )
+    add_events(world["events"], first_day, place=place)
     for kind, when, hidden in world["posts"]:
         moment = at(first_day, when)
         hidden_at = moment if hidden else None
@@ -248,6 +255,24 @@ def _bookable_by_stepping(resource, day: dt.date) -> int:
     return total
 
 
+def brute_force_events(events, first: dt.date, last: dt.date, now: dt.datetime) -> Counter:
+    """The events figures of `events` over [first, last] (Paris days) counted one by one."""
+    start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
+    result: Counter = Counter()
+    for event in events.filter(status="published"):
+        if not (start <= event.end < end and event.end <= now):
+            continue
+        result[("events_held", "")] += 1
+        confirmed = event.registrations.filter(status="confirmed")
+        result[("participants", "")] += confirmed.count()
+        result[("participants_checked_in", "")] += confirmed.exclude(checked_in_at=None).count()
+        result[("waitlisted", "")] += event.registrations.filter(status="waitlisted").count()
+        if event.capacity is not None:
+            result[("capacity", "")] += event.capacity
+            result[("participants_capped", "")] += confirmed.count()
+    return result
+
+
 def brute_force(place, first: dt.date, last: dt.date, now: dt.datetime) -> dict:
     """The figures of `place` over [first, last] counted from the raw rows."""
     start, end = local_midnight(first), local_midnight(last + dt.timedelta(days=1))
@@ -279,17 +304,7 @@ def brute_force(place, first: dt.date, last: dt.date, now: dt.datetime) -> dict:
     for membership in Membership.objects.filter(place=place):
         firsts[membership.user_id].append(membership.starts_on)
     result[("new_members", "")] = sum(1 for d in firsts.values() if first <= min(d) <= last)
-    for event in Event.objects.filter(place=place, status="published"):
-        if not (start <= event.end < end and event.end <= now):
-            continue
-        result[("events_held", "")] += 1
-        confirmed = event.registrations.filter(status="confirmed")
-        result[("participants", "")] += confirmed.count()
-        result[("participants_checked_in", "")] += confirmed.exclude(checked_in_at=None).count()
-        result[("waitlisted", "")] += event.registrations.filter(status="waitlisted").count()
-        if event.capacity is not None:
-            result[("capacity", "")] += event.capacity
-            result[("participants_capped", "")] += confirmed.count()
+    result.update(brute_force_events(Event.objects.filter(place=place), first, last, now))
     in_window = {"created_at__gte": start, "created_at__lt": end}
     result[("booking_waitlist", "")] = WaitlistEntry.objects.filter(
         resource__place=place, **in_window

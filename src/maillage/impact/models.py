@@ -73,6 +73,54 @@ class DirtyDay(models.Model):
         return f"{self.place_id} {self.day}"
 
 
+class NetworkDailyFigure(models.Model):
+    """A daily figure of the events a network holds itself (events with no place): the events
+    figures of DailyFigure (events_held, participants...), per day of the instance's time zone
+    (settings.TIME_ZONE), since a network has none of its own."""
+
+    network = models.ForeignKey(
+        "places.Network", on_delete=models.CASCADE, related_name="+", verbose_name=_("network")
+    )
+    day = models.DateField(_("day"))
+    metric = models.CharField(_("figure"), max_length=40)
+    key = models.CharField(_("detail"), max_length=60, blank=True)
+    value = models.BigIntegerField(_("value"))
+
+    class Meta:
+        verbose_name = _("daily figure of a network")
+        verbose_name_plural = _("daily figures of networks")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["network", "day", "metric", "key"], name="impact_network_figure_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["network", "metric", "day"], name="impact_network_figure_read")
+        ]
+
+    def __str__(self):
+        return f"{self.network_id} {self.day} {self.metric}:{self.key}={self.value}"
+
+
+class DirtyNetworkDay(models.Model):
+    """A day of a network's own events whose figures changed after they were rolled up (a plain
+    number, as in DirtyDay)."""
+
+    network_id = models.BigIntegerField()
+    day = models.DateField()
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("network day to recompute")
+        verbose_name_plural = _("network days to recompute")
+        constraints = [
+            models.UniqueConstraint(fields=["network_id", "day"], name="impact_dirty_network_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.network_id} {self.day}"
+
+
 class RollupRun(models.Model):
     """When the rollup job last finished: the next run also recomputes the days since then, so a
     job that did not run for a while leaves no day behind."""

@@ -21,6 +21,9 @@ metric counts (docs/impact.md):
   items_posted[mode], items_given, items_on_loan (hidden posts are not counted);
 - rolled: 1 on every day rolled up, so that a snapshot's "last day" is known even when it is 0.
 
+The events a network holds itself (no place) give the same events figures, kept per network and
+day of the instance's time zone (NetworkDailyFigure, `rollup_network_days`).
+
 Zero values are not stored. `items_on_loan` has no history in the source rows: it is taken on the
 place's current day only and kept as it was on the days recomputed later.
 """
@@ -31,6 +34,7 @@ import zoneinfo
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -43,9 +47,9 @@ from maillage.bookings.services import bookable_rules
 from maillage.community.models import Item, Opportunity, SkillPost, Thanks
 from maillage.members.models import CheckIn, Membership
 from maillage.places.hours import intervals_on
-from maillage.places.models import Place
+from maillage.places.models import Network, Place
 
-from .models import DailyFigure, DailyVisitor
+from .models import DailyFigure, DailyVisitor, NetworkDailyFigure
 
 # Taken on the place's current day only (no history in the rows): kept when older days are
 # recomputed.
@@ -131,6 +135,39 @@ def _days(first: dt.date, last: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
+def count_events(events, zone, start: dt.datetime, end: dt.datetime, now, figures: Counter) -> None:
+    """Add to `figures` the events of `events` held (ended) from `start` to `end`, their
+    participants and waiting lists, on the local day (in `zone`) each event ended."""
+    held = {
+        pk: (local_date(event_end, zone), capacity)
+        for pk, event_end, capacity in events.filter(
+            status=Event.Status.PUBLISHED,
+            end__gte=start,
+            end__lt=end,
+            end__lte=now,
+        ).values_list("pk", "end", "capacity")
+    }
+    for day, capacity in held.values():
+        figures[(day, "events_held", "")] += 1
+        if capacity is not None:
+            figures[(day, "capacity", "")] += capacity
+    registrations = (
+        Registration.objects.filter(event_id__in=list(held))
+        .exclude(status=Registration.Status.CANCELLED)
+        .values("event_id", "status")
+        .annotate(count=Count("pk"), checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)))
+    )
+    for row in registrations:
+        day, capacity = held[row["event_id"]]
+        if row["status"] == Registration.Status.CONFIRMED:
+            figures[(day, "participants", "")] += row["count"]
+            figures[(day, "participants_checked_in", "")] += row["checked_in"]
+            if capacity is not None:
+                figures[(day, "participants_capped", "")] += row["count"]
+        else:
+            figures[(day, "waitlisted", "")] += row["count"]
+
+
 def compute(
     place: Place, first: dt.date, last: dt.date, now: dt.datetime
 ) -> tuple[dict[tuple[dt.date, str, str], int], set[tuple[dt.date, int]]]:
@@ -201,35 +238,7 @@ def compute(
         figures[(day, "new_members", "")] += 1
 
     # Events held, their participants and waiting lists.
-    held = {
-        pk: (local_date(event_end, zone), capacity)
-        for pk, event_end, capacity in Event.objects.filter(
-            place=place,
-            status=Event.Status.PUBLISHED,
-            end__gte=start,
-            end__lt=end,
-            end__lte=now,
-        ).values_list("pk", "end", "capacity")
-    }
-    for day, capacity in held.values():
-        figures[(day, "events_held", "")] += 1
-        if capacity is not None:
-            figures[(day, "capacity", "")] += capacity
-    registrations = (
-        Registration.objects.filter(event_id__in=list(held))
-        .exclude(status=Registration.Status.CANCELLED)
-        .values("event_id", "status")
-        .annotate(count=Count("pk"), checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)))
-    )
-    for row in registrations:
-        day, capacity = held[row["event_id"]]
-        if row["status"] == Registration.Status.CONFIRMED:
-            figures[(day, "participants", "")] += row["count"]
-            figures[(day, "participants_checked_in", "")] += row["checked_in"]
-            if capacity is not None:
-                figures[(day, "participants_capped", "")] += row["count"]
-        else:
-            figures[(day, "waitlisted", "")] += row["count"]
+    count_events(Event.objects.filter(place=place), zone, start, end, now, figures)
     for joined in WaitlistEntry.objects.filter(
         resource__place=place, created_at__gte=start, created_at__lt=end
     ).values_list("created_at", flat=True):
@@ -306,6 +315,46 @@ def rollup_days(place: Place, days: Iterable[dt.date], now: dt.datetime | None =
             DailyVisitor.objects.bulk_create(
                 [DailyVisitor(place=place, day=day, visitor=visitor) for day, visitor in visitors],
                 batch_size=2000,
+            )
+        written += (last - first).days + 1
+    return written
+
+
+def network_zone() -> zoneinfo.ZoneInfo:
+    """A network has no time zone of its own: its days are those of the instance."""
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def compute_network(
+    network: Network, first: dt.date, last: dt.date, now: dt.datetime
+) -> dict[tuple[dt.date, str, str], int]:
+    """The figures of the events `network` holds itself (no place) from `first` to `last`."""
+    zone = network_zone()
+    start, end = local_midnight(first, zone), local_midnight(last + dt.timedelta(days=1), zone)
+    figures: Counter = Counter()
+    own = Event.objects.filter(network=network, place__isnull=True)
+    count_events(own, zone, start, end, now, figures)
+    return {key: value for key, value in figures.items() if value and first <= key[0] <= last}
+
+
+def rollup_network_days(
+    network: Network, days: Iterable[dt.date], now: dt.datetime | None = None
+) -> int:
+    """Recompute the figures of the network's own events on `days` (up to today)."""
+    now = now or timezone.now()
+    today = local_date(now, network_zone())
+    written = 0
+    for first, last in runs(day for day in days if day <= today):
+        figures = compute_network(network, first, last, now)
+        with transaction.atomic():
+            NetworkDailyFigure.objects.filter(network=network, day__range=(first, last)).delete()
+            NetworkDailyFigure.objects.bulk_create(
+                [
+                    NetworkDailyFigure(
+                        network=network, day=day, metric=metric, key=key, value=value
+                    )
+                    for (day, metric, key), value in figures.items()
+                ]
             )
         written += (last - first).days + 1
     return written

@@ -8,7 +8,8 @@ change. Figures are "sums" (check-ins, hours booked, events... added up over the
 end" (members by role and plan, items on loan: the value of the period's last day rolled up) or
 ratios of sums (occupancy, fill rate). Unique visitors are counted exactly, as distinct
 pseudonyms over the whole period (and over all the places of a network). A network's figures add
-up those of the places it holds today; its members by plan are grouped by kind of plan.
+up those of the places it holds today and those of the events it holds itself (with no place);
+its members by plan are grouped by kind of plan.
 
 These are the building blocks of the pages, the CSV, the API and the reports built on them.
 """
@@ -26,7 +27,7 @@ from maillage.community.models import Item, Opportunity, SkillPost
 from maillage.members.models import Plan
 from maillage.places.models import Network, Place
 
-from .models import DailyFigure, DailyVisitor
+from .models import DailyFigure, DailyVisitor, NetworkDailyFigure
 from .periods import Period
 from .rollup import ROLLED
 
@@ -126,7 +127,9 @@ class Figures:
         return [(name, str(label), self.section(name)) for name, label in SECTIONS.items()]
 
 
-def _totals(place_ids: list[int], period: Period) -> dict[tuple[str, str], int]:
+def _totals(
+    place_ids: list[int], period: Period, network_id: int | None = None
+) -> dict[tuple[str, str], int]:
     rows = DailyFigure.objects.filter(
         place_id__in=place_ids, day__range=(period.first, period.last)
     )
@@ -138,6 +141,16 @@ def _totals(place_ids: list[int], period: Period) -> dict[tuple[str, str], int]:
         .values_list("metric", "key", "total")
     ):
         totals[(metric, key)] += value
+    if network_id is not None:  # the events the network holds itself (all sums)
+        for metric, key, value in (
+            NetworkDailyFigure.objects.filter(
+                network_id=network_id, day__range=(period.first, period.last)
+            )
+            .values("metric", "key")
+            .annotate(total=Sum("value"))
+            .values_list("metric", "key", "total")
+        ):
+            totals[(metric, key)] += value
     # "At the end": each place's last day rolled up within the period.
     last_days = dict(
         rows.filter(metric=ROLLED)
@@ -235,10 +248,11 @@ def _details(figures: list["Figure"], network: bool) -> None:
             figure.detail = places.get(int(figure.key), figure.key)
 
 
-def _build(place_ids: list[int], period: Period, network: bool) -> list[Figure]:
+def _build(place_ids: list[int], period: Period, network_id: int | None) -> list[Figure]:
+    network = network_id is not None
     previous_period = period.previous()
-    now = _plan_keys(_totals(place_ids, period), network)
-    before = _plan_keys(_totals(place_ids, previous_period), network)
+    now = _plan_keys(_totals(place_ids, period, network_id), network)
+    before = _plan_keys(_totals(place_ids, previous_period, network_id), network)
     figures: list[Figure] = []
 
     def add(section, code, unit, value, previous, key=""):
@@ -350,7 +364,7 @@ def _last_rolled(place_ids: list[int], period: Period) -> dt.date | None:
     ).aggregate(last=Max("day"))["last"]
 
 
-def _figures(scope, obj, place_ids, period, network) -> Figures:
+def _figures(scope, obj, place_ids, period, network_id=None) -> Figures:
     series, by_month = _series(place_ids, period)
     return Figures(
         scope=scope,
@@ -358,7 +372,7 @@ def _figures(scope, obj, place_ids, period, network) -> Figures:
         name=obj.name,
         period=period,
         previous_period=period.previous(),
-        figures=_build(place_ids, period, network),
+        figures=_build(place_ids, period, network_id),
         checkins_series=series,
         series_by_month=by_month,
         last_rolled_up=_last_rolled(place_ids, period),
@@ -366,9 +380,9 @@ def _figures(scope, obj, place_ids, period, network) -> Figures:
 
 
 def place_figures(place: Place, period: Period) -> Figures:
-    return _figures("place", place, [place.pk], period, network=False)
+    return _figures("place", place, [place.pk], period)
 
 
 def network_figures(network: Network, period: Period) -> Figures:
     place_ids = list(Place.objects.filter(networks=network).values_list("pk", flat=True))
-    return _figures("network", network, place_ids, period, network=True)
+    return _figures("network", network, place_ids, period, network_id=network.pk)

@@ -1,7 +1,8 @@
 """Marking the days whose figures change: receivers on the source models of the other apps,
 connected from ImpactConfig.ready() (the other apps are not changed).
 
-Each receiver queues (place, local day) pairs in DirtyDay: those of the row before the write
+Each receiver queues (place, local day) pairs in DirtyDay (and, for the events a network holds
+itself, (network, day) pairs in DirtyNetworkDay): those of the row before the write
 (pre_save, pre_delete) and after it (post_save), so that moving a row from one day to another
 recomputes both. Days more than a day ahead are not queued: they are rolled up when they come.
 
@@ -17,8 +18,8 @@ from collections.abc import Iterable
 from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.utils import timezone
 
-from .models import DirtyDay
-from .rollup import local_date
+from .models import DirtyDay, DirtyNetworkDay
+from .rollup import local_date, network_zone
 
 Marks = set[tuple[int, dt.date]]
 
@@ -27,17 +28,26 @@ def _horizon() -> dt.date:
     return timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=1)
 
 
-def mark(marks: Iterable[tuple[int | None, dt.date | None]]) -> int:
-    """Queue days to recompute; returns how many pairs were queued."""
+def _queue(model, owner: str, marks: Iterable[tuple[int | None, dt.date | None]]) -> int:
     horizon = _horizon()
     rows = [
-        DirtyDay(place_id=place_id, day=day)
-        for place_id, day in set(marks)
-        if place_id is not None and day is not None and day <= horizon
+        model(**{owner: owner_id, "day": day})
+        for owner_id, day in set(marks)
+        if owner_id is not None and day is not None and day <= horizon
     ]
     if rows:
-        DirtyDay.objects.bulk_create(rows, ignore_conflicts=True)
+        model.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def mark(marks: Iterable[tuple[int | None, dt.date | None]]) -> int:
+    """Queue (place, day) pairs to recompute; returns how many pairs were queued."""
+    return _queue(DirtyDay, "place_id", marks)
+
+
+def mark_network(marks: Iterable[tuple[int | None, dt.date | None]]) -> int:
+    """Queue (network, day) pairs of the networks' own events to recompute."""
+    return _queue(DirtyNetworkDay, "network_id", marks)
 
 
 def _zone(name: str) -> zoneinfo.ZoneInfo:
@@ -120,6 +130,23 @@ def _registration(model, pks) -> Marks:
     return {(place_id, local_date(end, _zone(zone))) for place_id, end, zone in rows}
 
 
+def _network_event(model, pks) -> Marks:
+    rows = model.objects.filter(pk__in=pks, place__isnull=True, network__isnull=False)
+    zone = network_zone()
+    return {
+        (network_id, local_date(end, zone))
+        for network_id, end in rows.values_list("network_id", "end")
+    }
+
+
+def _network_registration(model, pks) -> Marks:
+    rows = model.objects.filter(
+        pk__in=pks, event__place__isnull=True, event__network__isnull=False
+    ).values_list("event__network_id", "event__end")
+    zone = network_zone()
+    return {(network_id, local_date(end, zone)) for network_id, end in rows}
+
+
 def _waitlist_entry(model, pks) -> Marks:
     rows = model.objects.filter(pk__in=pks).values_list(
         "resource__place_id", "created_at", "resource__place__time_zone"
@@ -162,9 +189,18 @@ def sources():
     ]
 
 
+def network_sources():
+    """(model, marks) for the events a network holds itself, queued per network and day."""
+    from maillage.agenda.models import Event, Registration
+
+    return [(Event, _network_event), (Registration, _network_registration)]
+
+
 def connect() -> None:
     for model, marks_of in sources():
         _connect(model, marks_of, _union)
+    for model, marks_of in network_sources():
+        _connect(model, marks_of, _union, queue=mark_network, scope="network")
     from maillage.members.models import Membership
 
     # A membership marks only the days whose count changes: those where it starts or stops
@@ -183,23 +219,26 @@ def _membership_marks(before, after) -> Marks:
     return _untag(spans_before ^ spans_after) | firsts_before | firsts_after
 
 
-def _connect(model, marks_of, combine) -> None:
+def _connect(model, marks_of, combine, queue=mark, scope="place") -> None:
+    # Each scope keeps the marks taken before a write on an attribute of its own.
+    kept = f"_impact_{scope}_marks"
+
     def before(sender, instance, raw=False, **kwargs):
         # Raw saves are restores of a backup (core.backups), which holds the rollups too.
         if not raw and instance.pk is not None and not instance._state.adding:
-            instance._impact_marks = marks_of(sender, [instance.pk])
+            setattr(instance, kept, marks_of(sender, [instance.pk]))
 
     def after_save(sender, instance, raw=False, **kwargs):
         if raw:
             return
-        mark(combine(getattr(instance, "_impact_marks", None), marks_of(sender, [instance.pk])))
-        instance._impact_marks = None
+        queue(combine(getattr(instance, kept, None), marks_of(sender, [instance.pk])))
+        setattr(instance, kept, None)
 
     def after_delete(sender, instance, **kwargs):
-        mark(combine(getattr(instance, "_impact_marks", None), None))
-        instance._impact_marks = None
+        queue(combine(getattr(instance, kept, None), None))
+        setattr(instance, kept, None)
 
-    uid = f"impact-{model._meta.label_lower}"
+    uid = f"impact-{scope}-{model._meta.label_lower}"
     pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"{uid}-pre-save")
     pre_delete.connect(before, sender=model, weak=False, dispatch_uid=f"{uid}-pre-delete")
     post_save.connect(after_save, sender=model, weak=False, dispatch_uid=f"{uid}-post-save")

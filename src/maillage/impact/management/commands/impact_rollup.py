@@ -17,9 +17,10 @@ def _date(value: str) -> dt.date:
 class Command(BaseCommand):
     help = (
         "Recompute the daily statistics (docs/impact.md): the days queued because their rows "
-        "changed, and the previous and current days of every place with people or resources. "
-        "--from/--to rebuild every day of a range (up to today); --place limits the work to one "
-        "place. Idempotent: run hourly by maillage-impact.timer."
+        "changed, and the previous and current days of every place with people or resources "
+        "and of every network holding events of its own. --from/--to rebuild every day of a "
+        "range (up to today); --place limits the work to one place. Idempotent: run hourly by "
+        "maillage-impact.timer."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +38,6 @@ class Command(BaseCommand):
                 raise CommandError(_("There is no place “%(slug)s”.") % {"slug": place})
         done = services.run_rollup(first=first, last=last, places=places)
         self.stdout.write(
-            _("Statistics rolled up: %(days)d days of %(places)d places.")
-            % {"days": done["days"], "places": done["places"]}
+            _("Statistics rolled up: %(days)d days of %(places)d places and %(networks)d networks.")
+            % {"days": done["days"], "places": done["places"], "networks": done["networks"]}
         )
