@@ -4,6 +4,8 @@ accounts are left alone; old personal logs are purged."""
 import datetime as dt
 
 import pytest
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.core import mail
@@ -117,10 +119,28 @@ def test_old_personal_logs_are_purged_and_recent_ones_kept(world):
     recent = audit_record(actor=world.manager, action="place.edit", target=world.place)
     AuditEntry.objects.filter(pk__in=[entry.pk, role.pk]).update(created_at=old)
     Event.objects.filter(pk=world.past_event.pk).update(start=old, end=old + dt.timedelta(hours=2))
+    place_type = ContentType.objects.get_for_model(world.place)
+
+    def admin_change(when):
+        row = LogEntry.objects.create(
+            user=world.manager,
+            content_type=place_type,
+            object_id=str(world.place.pk),
+            object_repr=str(world.place),
+            action_flag=CHANGE,
+        )
+        LogEntry.objects.filter(pk=row.pk).update(action_time=when)
+        return row
+
+    long_ago = admin_change(old)
+    recent_admin = admin_change(timezone.now())
 
     purged = retention.logs_job()
 
     assert purged["notifications"] >= 1 and purged["sessions"] == 1
+    assert purged["admin_entries"] == 1
+    assert not LogEntry.objects.filter(pk=long_ago.pk).exists()
+    assert LogEntry.objects.filter(pk=recent_admin.pk).exists()
     assert list(Notification.objects.all()) == [recent_note]
     entry.refresh_from_db()
     assert (entry.actor, entry.actor_label, entry.details) == (
@@ -141,6 +161,7 @@ def test_old_personal_logs_are_purged_and_recent_ones_kept(world):
     assert retention.logs_job() == {
         "notifications": 0,
         "sessions": 0,
+        "admin_entries": 0,
         "audit_entries": 0,
         "registrations": 0,
     }

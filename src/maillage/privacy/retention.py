@@ -7,6 +7,7 @@ import datetime as dt
 import re
 
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -142,12 +143,14 @@ def _scrub_emails(value):
 @transaction.atomic
 def logs_job(now: dt.datetime | None = None) -> dict[str, int]:
     """Purge the personal logs older than MAILLAGE_RETENTION_LOG_DAYS: community notifications,
-    expired sessions, who did what in the audit log (the entries stay: what, when, where), and
-    the names and addresses of people without an account registered to events long past."""
+    expired sessions, the admin site's history (who changed which object: the audit log keeps
+    the privileged writes), who did what in the audit log (the entries stay: what, when, where),
+    and the names and addresses of people without an account registered to events long past."""
     now = now or timezone.now()
     before = now - dt.timedelta(days=settings.MAILLAGE_RETENTION_LOG_DAYS)
     notifications, _rows = Notification.objects.filter(created_at__lt=before).delete()
     sessions, _rows = Session.objects.filter(expire_date__lt=now).delete()
+    admin_entries, _rows = LogEntry.objects.filter(action_time__lt=before).delete()
     audit = 0
     old = AuditEntry.objects.filter(created_at__lt=before).filter(
         Q(actor__isnull=False)
@@ -182,6 +185,7 @@ def logs_job(now: dt.datetime | None = None) -> dict[str, int]:
     return {
         "notifications": notifications,
         "sessions": sessions,
+        "admin_entries": admin_entries,
         "audit_entries": audit,
         "registrations": registrations,
     }

@@ -22,7 +22,8 @@ class Command(BaseCommand):
         self.stdout.write(
             _(
                 "Purged: %(notifications)d notifications, %(sessions)d expired sessions, "
-                "%(audit_entries)d audit entries, %(registrations)d old registrations."
+                "%(admin_entries)d admin history entries, %(audit_entries)d audit entries, "
+                "%(registrations)d old registrations."
             )
             % logs
         )
