@@ -23,6 +23,7 @@ import json
 import os
 import platform
 import random
+import subprocess
 import sys
 import threading
 import time
@@ -697,6 +698,30 @@ def posting_exactness(before: dict, payloads, results) -> dict:
     }
 
 
+def run_queued_jobs(server: Server) -> dict:
+    """Run what the posts queued — the match notices (one job per post), then the emails they
+    send (console backend) — with one burst worker started as deploy/maillage-worker.service
+    starts its own, and time it. Nothing is queued without Redis: the jobs ran in the requests."""
+    import redis
+    import rq
+
+    if not server.redis:
+        return {"jobs": 0, "seconds": 0.0}
+    queue = rq.Queue("default", connection=redis.Redis.from_url(server.args.redis_url))
+    queued = queue.count
+    started = time.monotonic()
+    worker = [str(Path(sys.executable).parent / "maillage"), "rqworker", "default", "--burst"]
+    subprocess.run(
+        [*worker, "--job-class", "django_tasks_rq.Job", "-v", "0"],
+        cwd=ROOT,
+        env=server.environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=True,
+    )
+    return {"jobs": queued, "seconds": round(time.monotonic() - started, 2)}
+
+
 def measure_posting(args, spec, server: Server) -> dict:
     from maillage.community.models import Notification, SkillPost
 
@@ -710,6 +735,7 @@ def measure_posting(args, spec, server: Server) -> dict:
         flush=True,
     )
     send_all(server.port, requests[:50], args.clients)
+    run_queued_jobs(server)
     timed, timed_payloads = requests[50:], payloads[50:]
     before = {
         "post": SkillPost.objects.order_by("-id").values_list("id", flat=True).first(),
@@ -719,6 +745,7 @@ def measure_posting(args, spec, server: Server) -> dict:
     with CpuMeter(server) as cpu:
         results, elapsed, reconnects = send_all(server.port, timed, args.clients)
     created = sum(status == 201 for status, _ms, _body in results)
+    jobs = run_queued_jobs(server)
     result = {
         "posts": len(timed),
         "authors": len(tokens),
@@ -729,6 +756,7 @@ def measure_posting(args, spec, server: Server) -> dict:
         "statuses": statuses_of(results),
         "errors": [body[:300].decode(errors="replace") for s, _ms, body in results if s != 201][:5],
         "reconnects": reconnects,
+        "jobs_after_commit": jobs,
         "exactness": posting_exactness(before, timed_payloads, results),
         "cpu_ms_per_request": cpu.per_request_ms(max(1, len(results))),
         "cpu_busy_share": round(sum(cpu.spent.values()) / (elapsed * (os.cpu_count() or 1)), 2),
@@ -745,7 +773,8 @@ def measure_posting(args, spec, server: Server) -> dict:
         f"{result['latency']['p95_ms']} ms; statuses {result['statuses']}; exact "
         f"{exact['exact']}; {exact['match_notices']} match notices (per post "
         f"{exact['match_notices_per_post']}); CPU ms per request {result['cpu_ms_per_request']}, "
-        f"CPUs busy {result['cpu_busy_share']:.0%}",
+        f"CPUs busy {result['cpu_busy_share']:.0%}; then one worker ran the {jobs['jobs']} "
+        f"queued jobs (match notices and their emails) in {jobs['seconds']} s",
         flush=True,
     )
     return result

@@ -182,6 +182,21 @@ def test_an_author_with_several_matching_posts_hears_once(
     assert len(mail.outbox) == 1
 
 
+def test_matching_authors_are_told_after_commit_unless_the_post_is_gone_by_then(
+    place, django_capture_on_commit_callbacks
+):
+    _create(resident_of(place), place, kind="request", title="Besoin")
+    with django_capture_on_commit_callbacks() as pending:
+        post = _create(resident_of(place), place)
+    assert len(pending) == 1 and not mail.outbox  # nothing is told inside the transaction
+    SkillPost.objects.filter(pk=post.pk).update(hidden_at=timezone.now())
+    pending[0]()
+    assert not mail.outbox and not Notification.objects.exists()
+    assert exchange.matching_authors_told(post.pk) == 0
+    SkillPost.objects.filter(pk=post.pk).update(hidden_at=None)
+    assert exchange.matching_authors_told(post.pk) == 1
+
+
 # Private replies --------------------------------------------------------------------------------
 
 

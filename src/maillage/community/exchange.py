@@ -21,8 +21,9 @@ Places in reach: X itself (tier 0), and the published places within MATCH_RADIUS
 of shared skills (most first), then by distance (nearest first), then newest first (a post's
 creation, a profile's last change), posts before people at a tie. Only the author of P sees them.
 
-The same rule tells the authors of matching posts about a new post (`skillpost_create`): at most
-MAX_MATCH_NOTICES of them, those who did not turn off `notify_matches`.
+The same rule tells the authors of matching posts about a new post (`skillpost_create` queues the
+job community.tasks.tell_matching_authors once the post is committed): at most MAX_MATCH_NOTICES
+of them, those who did not turn off `notify_matches`.
 
 Every read of the matching takes a bounded number of queries, whatever the number of candidates.
 """
@@ -53,6 +54,7 @@ from maillage.places.selectors import Point, with_distance
 
 from . import permissions, selectors, services
 from .models import NotificationSettings, Reply, SkillPost, SkillPostSkill, Thanks
+from .tasks import tell_matching_authors
 
 MATCH_RADIUS_KM = 50
 MAX_SKILLS = 10
@@ -262,7 +264,9 @@ def skillpost_create(
         search_text=_search_text(cleaned["title"], cleaned["body"], rows),
     )
     _save_skills(post, rows)
-    _tell_matching_authors(post, rows)
+    # Ranking the matches and writing their notices would double the time of the request: a job
+    # does it once the post is committed (at once, in process, without a job queue).
+    transaction.on_commit(lambda: tell_matching_authors.enqueue(post.pk), robust=True)
     return post
 
 
@@ -591,9 +595,18 @@ def matches_for(post: SkillPost, *, viewer, limit: int = 10) -> list[Match]:
     return matches
 
 
-def _tell_matching_authors(post: SkillPost, rows: list[SkillPostSkill]) -> None:
+def matching_authors_told(post_id: int) -> int:
     """Tell the authors of the open posts matching a new one (at most MAX_MATCH_NOTICES people,
-    best matches first, never its author, only those who want to hear about matches)."""
+    best matches first, never its author, only those who want to hear about matches), unless
+    the post was closed or hidden before this ran. Returns how many people were told."""
+    post = (
+        SkillPost.objects.filter(pk=post_id, closed_at__isnull=True, hidden_at__isnull=True)
+        .select_related("place", "author")
+        .first()
+    )
+    if post is None:
+        return 0
+    rows = list(post.skills.all())
     candidates = _ranked(post)
     authors: list[int] = []
     best: dict[int, dict] = {}
@@ -603,7 +616,7 @@ def _tell_matching_authors(post: SkillPost, rows: list[SkillPostSkill]) -> None:
             best[author_id] = candidate
             authors.append(author_id)
     if not authors:
-        return
+        return 0
     muted = set(
         NotificationSettings.objects.filter(user_id__in=authors, notify_matches=False).values_list(
             "user_id", flat=True
@@ -613,10 +626,12 @@ def _tell_matching_authors(post: SkillPost, rows: list[SkillPostSkill]) -> None:
     people = User.objects.filter(pk__in=chosen, is_active=True).in_bulk()
     theirs = SkillPost.objects.in_bulk([best[author_id]["id"] for author_id in chosen])
     url = services.absolute(post_path(post))
+    told = 0
     for author_id in chosen:
         person = people.get(author_id)
         if person is None:
             continue
+        told += 1
         candidate = best[author_id]
         their_post = theirs[candidate["id"]]
         # Lazy: the email names the skills in its recipient's language.
@@ -635,6 +650,7 @@ def _tell_matching_authors(post: SkillPost, rows: list[SkillPostSkill]) -> None:
             },
             url=url,
         )
+    return told
 
 
 def _join(labels) -> str:
