@@ -22,6 +22,7 @@ from .models import DirtyDay, DirtyNetworkDay
 from .rollup import local_date, network_zone
 
 Marks = set[tuple[int, dt.date]]
+OwnerMarks = tuple[Marks, Marks]  # (place days, network days)
 
 
 def _horizon() -> dt.date:
@@ -116,35 +117,33 @@ def _untag(marks) -> Marks:
     return {(place_id, day) for place_id, day, _plan in marks}
 
 
-def _event(model, pks) -> Marks:
-    rows = model.objects.filter(pk__in=pks, place__isnull=False).values_list(
-        "place_id", "end", "place__time_zone"
+def _owner_days(rows) -> OwnerMarks:
+    """The day each event ends, for its place (in the place's time zone) or, for an event of a
+    network itself, for the network (in the instance's)."""
+    places: Marks = set()
+    networks: Marks = set()
+    for place_id, network_id, end, zone in rows:
+        if place_id is not None:
+            places.add((place_id, local_date(end, _zone(zone))))
+        elif network_id is not None:
+            networks.add((network_id, local_date(end, network_zone())))
+    return places, networks
+
+
+def _event(model, pks) -> OwnerMarks:
+    return _owner_days(
+        model.objects.filter(pk__in=pks).values_list(
+            "place_id", "network_id", "end", "place__time_zone"
+        )
     )
-    return {(place_id, local_date(end, _zone(zone))) for place_id, end, zone in rows}
 
 
-def _registration(model, pks) -> Marks:
-    rows = model.objects.filter(pk__in=pks, event__place__isnull=False).values_list(
-        "event__place_id", "event__end", "event__place__time_zone"
+def _registration(model, pks) -> OwnerMarks:
+    return _owner_days(
+        model.objects.filter(pk__in=pks).values_list(
+            "event__place_id", "event__network_id", "event__end", "event__place__time_zone"
+        )
     )
-    return {(place_id, local_date(end, _zone(zone))) for place_id, end, zone in rows}
-
-
-def _network_event(model, pks) -> Marks:
-    rows = model.objects.filter(pk__in=pks, place__isnull=True, network__isnull=False)
-    zone = network_zone()
-    return {
-        (network_id, local_date(end, zone))
-        for network_id, end in rows.values_list("network_id", "end")
-    }
-
-
-def _network_registration(model, pks) -> Marks:
-    rows = model.objects.filter(
-        pk__in=pks, event__place__isnull=True, event__network__isnull=False
-    ).values_list("event__network_id", "event__end")
-    zone = network_zone()
-    return {(network_id, local_date(end, zone)) for network_id, end in rows}
 
 
 def _waitlist_entry(model, pks) -> Marks:
@@ -170,7 +169,6 @@ def _posted(model, pks) -> Marks:
 
 def sources():
     """(model, function giving the marks of rows by primary key) for every source model."""
-    from maillage.agenda.models import Event, Registration
     from maillage.bookings.models import Booking, Occurrence, WaitlistEntry
     from maillage.community.models import Item, Opportunity, SkillPost, Thanks
     from maillage.members.models import CheckIn
@@ -179,8 +177,6 @@ def sources():
         (Occurrence, _occurrence),
         (Booking, _booking),
         (CheckIn, _checkin),
-        (Event, _event),
-        (Registration, _registration),
         (WaitlistEntry, _waitlist_entry),
         (Thanks, _posted),
         (SkillPost, _posted),
@@ -189,20 +185,16 @@ def sources():
     ]
 
 
-def network_sources():
-    """(model, marks) for the events a network holds itself, queued per network and day."""
-    from maillage.agenda.models import Event, Registration
-
-    return [(Event, _network_event), (Registration, _network_registration)]
-
-
 def connect() -> None:
     for model, marks_of in sources():
         _connect(model, marks_of, _union)
-    for model, marks_of in network_sources():
-        _connect(model, marks_of, _union, queue=mark_network, scope="network")
+    from maillage.agenda.models import Event, Registration
     from maillage.members.models import Membership
 
+    # Events and registrations mark the days of the event's owner, a place or a network: one
+    # query gives both.
+    _connect(Event, _event, _owners_union, queue=_mark_owners)
+    _connect(Registration, _registration, _owners_union, queue=_mark_owners)
     # A membership marks only the days whose count changes: those where it starts or stops
     # being valid, or all of them when its plan changes (days are tagged with the plan), and the
     # start days of the holder's other memberships there (new members).
@@ -213,32 +205,40 @@ def _union(before, after) -> Marks:
     return (before or set()) | (after or set())
 
 
+def _owners_union(before, after) -> OwnerMarks:
+    places_before, networks_before = before or (set(), set())
+    places_after, networks_after = after or (set(), set())
+    return places_before | places_after, networks_before | networks_after
+
+
+def _mark_owners(marks: OwnerMarks) -> int:
+    places, networks = marks
+    return mark(places) + mark_network(networks)
+
+
 def _membership_marks(before, after) -> Marks:
     spans_before, firsts_before = before or (set(), set())
     spans_after, firsts_after = after or (set(), set())
     return _untag(spans_before ^ spans_after) | firsts_before | firsts_after
 
 
-def _connect(model, marks_of, combine, queue=mark, scope="place") -> None:
-    # Each scope keeps the marks taken before a write on an attribute of its own.
-    kept = f"_impact_{scope}_marks"
-
+def _connect(model, marks_of, combine, queue=mark) -> None:
     def before(sender, instance, raw=False, **kwargs):
         # Raw saves are restores of a backup (core.backups), which holds the rollups too.
         if not raw and instance.pk is not None and not instance._state.adding:
-            setattr(instance, kept, marks_of(sender, [instance.pk]))
+            instance._impact_marks = marks_of(sender, [instance.pk])
 
     def after_save(sender, instance, raw=False, **kwargs):
         if raw:
             return
-        queue(combine(getattr(instance, kept, None), marks_of(sender, [instance.pk])))
-        setattr(instance, kept, None)
+        queue(combine(getattr(instance, "_impact_marks", None), marks_of(sender, [instance.pk])))
+        instance._impact_marks = None
 
     def after_delete(sender, instance, **kwargs):
-        queue(combine(getattr(instance, kept, None), None))
-        setattr(instance, kept, None)
+        queue(combine(getattr(instance, "_impact_marks", None), None))
+        instance._impact_marks = None
 
-    uid = f"impact-{scope}-{model._meta.label_lower}"
+    uid = f"impact-{model._meta.label_lower}"
     pre_save.connect(before, sender=model, weak=False, dispatch_uid=f"{uid}-pre-save")
     pre_delete.connect(before, sender=model, weak=False, dispatch_uid=f"{uid}-pre-delete")
     post_save.connect(after_save, sender=model, weak=False, dispatch_uid=f"{uid}-post-save")
