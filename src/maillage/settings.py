@@ -5,6 +5,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
+import redis
 
 from maillage import env
 
@@ -243,7 +244,16 @@ if _tasks_backend == "rq":
     TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
 else:
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-RQ_QUEUES = {"default": {"URL": env.REDIS_URL}} if env.REDIS_URL else {}
+RQ_QUEUES = {}
+if env.REDIS_URL:
+    _redis = urlsplit(env.REDIS_URL)
+    # Given a URL, django-rq opens a new connection (and pool) for every job enqueued: one pool
+    # per process, shared by its threads (and renewed after a fork), keeps them open.
+    RQ_QUEUES["default"] = {
+        "HOST": _redis.hostname or "localhost",
+        "PORT": _redis.port or 6379,
+        "REDIS_CLIENT_KWARGS": {"connection_pool": redis.ConnectionPool.from_url(env.REDIS_URL)},
+    }
 # Jobs are enqueued by our own transaction.on_commit callbacks, so at once; workers run them with
 # the job class of django-tasks-rq.
 RQ = {"COMMIT_MODE": "auto", "JOB_CLASS": "django_tasks_rq.Job"}

@@ -231,6 +231,24 @@ class TestCapacityAndWaitingList:
         registration = Registration.objects.get(email="person2@example.org")
         assert services.registration_secret(registration) in second.body
 
+    def test_the_first_email_is_written_after_commit_as_the_registration_then_stands(
+        self, place, manager, django_capture_on_commit_callbacks, mailoutbox
+    ):
+        event = create_event(manager, place, capacity=2)
+        with django_capture_on_commit_callbacks() as pending:
+            people = [register(event, n) for n in range(4)]  # 2 confirmed, 2 waiting
+        assert len(pending) == 4 and not mailoutbox  # nothing rendered in the request
+        services.registration_cancel(registration=people[3])
+        services.registration_cancel(registration=people[1])  # promotes people[2]
+        mailoutbox.clear()
+        for job in pending:
+            job()
+        assert [m.to[0] for m in mailoutbox] == ["person0@example.org", "person2@example.org"]
+        # Promoted before the job ran: told of a place, not of a position in the line.
+        assert all("Your place" in m.subject for m in mailoutbox)
+        assert "waiting list" not in mailoutbox[1].body.lower()
+        assert not services.registration_email_send(people[3].pk, 2)
+
     def test_raising_the_capacity_promotes_as_many_as_fit(
         self, place, manager, django_capture_on_commit_callbacks, mailoutbox
     ):

@@ -5,7 +5,8 @@ added to the figures of the network's places."""
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -187,3 +188,19 @@ def test_the_hourly_run_recomputes_the_current_day_of_networks_with_events(netwo
     NetworkDailyFigure.objects.all().delete()
     services.run_rollup(now=today, places=network.places.all())
     assert not NetworkDailyFigure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_registration_to_an_event_far_ahead_costs_no_query_for_the_statistics(network):
+    start = timezone.now() + dt.timedelta(days=20)
+    ahead = Event.objects.create(
+        network=network,
+        title="Plus tard",
+        category="meetup",
+        start=start,
+        end=start + dt.timedelta(hours=2),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        Registration.objects.create(event=ahead, name="Someone", email="a@example.org")
+    assert [q["sql"].split()[0] for q in queries.captured_queries] == ["INSERT"]
+    assert not DirtyNetworkDay.objects.exists()

@@ -15,6 +15,7 @@ from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -35,6 +36,7 @@ from maillage.places.models import Network, Place
 
 from . import permissions
 from .models import Event, EventSeries, Registration, Subscription
+from .tasks import send_registration_email
 
 MAX_SERIES_DATES = 100
 # How long someone registered without an account has to follow the link of the first email.
@@ -447,8 +449,11 @@ def register(
         raise RegistrationRefused(_("This event no longer exists.")) from None
     # Under the lock a newcomer to the waiting list is its last.
     registration.position = event.waitlisted_count if registration.queue_number else None
-    # Rendered once the event's row is unlocked: the lock is held for the counts only.
-    _send_registration_email(registration)
+    # Written by a job once committed: the request answers without rendering the email.
+    registration_id, waiting = registration.pk, registration.position
+    transaction.on_commit(
+        lambda: send_registration_email.enqueue(registration_id, waiting), robust=True
+    )
     return registration
 
 
@@ -671,7 +676,21 @@ def _manage_url(registration: Registration) -> str:
     )
 
 
-def _send_registration_email(registration: Registration) -> None:
+def registration_email_send(registration_id: int, position: int | None) -> bool:
+    """Send the email of a new registration, in its language, as it stands when the job runs:
+    nothing for a registration cancelled or gone meanwhile, no waiting-list position for one
+    promoted meanwhile (the promotion has its own email)."""
+    registration = (
+        Registration.objects.select_related("event__place", "event__network")
+        .filter(pk=registration_id)
+        .exclude(status=Registration.Status.CANCELLED)
+        .first()
+    )
+    if registration is None:
+        return False
+    if registration.status != Registration.Status.WAITLISTED:
+        position = None
+    registration.position = position
     event = registration.event
     with translation.override(registration.language):
         context = _context(
@@ -686,7 +705,8 @@ def _send_registration_email(registration: Registration) -> None:
             subject = _("Your place: %(title)s") % {"title": title}
         else:
             subject = _("Waiting list: %(title)s") % {"title": title}
-    _send_later(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, registration.email)
+    send_mail(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, None, [registration.email])
+    return True
 
 
 def _notify(event: Event, registrations: Iterable[Registration], template: str, subject) -> None:

@@ -29,6 +29,12 @@ def _horizon() -> dt.date:
     return timezone.now().astimezone(dt.UTC).date() + dt.timedelta(days=1)
 
 
+def _beyond_horizon(end: dt.datetime) -> bool:
+    """Whether an instant is so far ahead that its local day, in any time zone (at most a day
+    from UTC), is after the horizon: nothing to queue for it."""
+    return end.astimezone(dt.UTC).date() > _horizon() + dt.timedelta(days=1)
+
+
 def _queue(model, owner: str, marks: Iterable[tuple[int | None, dt.date | None]]) -> int:
     horizon = _horizon()
     rows = [
@@ -138,6 +144,17 @@ def _event(model, pks) -> OwnerMarks:
     )
 
 
+def _event_ahead(instance) -> bool:
+    return _beyond_horizon(instance.end)
+
+
+def _registration_ahead(instance) -> bool:
+    """A registration to an event still far ahead (most are) marks nothing: its event, when the
+    service saving it holds it already, tells so without a query."""
+    event = instance._state.fields_cache.get("event")
+    return event is not None and _beyond_horizon(event.end)
+
+
 def _registration(model, pks) -> OwnerMarks:
     return _owner_days(
         model.objects.filter(pk__in=pks).values_list(
@@ -193,8 +210,10 @@ def connect() -> None:
 
     # Events and registrations mark the days of the event's owner, a place or a network: one
     # query gives both.
-    _connect(Event, _event, _owners_union, queue=_mark_owners)
-    _connect(Registration, _registration, _owners_union, queue=_mark_owners)
+    _connect(Event, _event, _owners_union, queue=_mark_owners, ahead=_event_ahead)
+    _connect(
+        Registration, _registration, _owners_union, queue=_mark_owners, ahead=_registration_ahead
+    )
     # A membership marks only the days whose count changes: those where it starts or stops
     # being valid, or all of them when its plan changes (days are tagged with the plan), and the
     # start days of the holder's other memberships there (new members).
@@ -222,7 +241,10 @@ def _membership_marks(before, after) -> Marks:
     return _untag(spans_before ^ spans_after) | firsts_before | firsts_after
 
 
-def _connect(model, marks_of, combine, queue=mark) -> None:
+def _connect(model, marks_of, combine, queue=mark, ahead=None) -> None:
+    """`ahead(instance)`, when given, tells from the saved instance alone that it marks no day
+    after the write (the query of its marks is then spared)."""
+
     def before(sender, instance, raw=False, **kwargs):
         # Raw saves are restores of a backup (core.backups), which holds the rollups too.
         if not raw and instance.pk is not None and not instance._state.adding:
@@ -231,7 +253,8 @@ def _connect(model, marks_of, combine, queue=mark) -> None:
     def after_save(sender, instance, raw=False, **kwargs):
         if raw:
             return
-        queue(combine(getattr(instance, "_impact_marks", None), marks_of(sender, [instance.pk])))
+        after = None if ahead and ahead(instance) else marks_of(sender, [instance.pk])
+        queue(combine(getattr(instance, "_impact_marks", None), after))
         instance._impact_marks = None
 
     def after_delete(sender, instance, **kwargs):
