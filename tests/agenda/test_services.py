@@ -241,8 +241,9 @@ class TestCapacityAndWaitingList:
         services.registration_cancel(registration=people[3])
         services.registration_cancel(registration=people[1])  # promotes people[2]
         mailoutbox.clear()
-        for job in pending:
-            job()
+        with django_capture_on_commit_callbacks(execute=True):
+            for job in pending:
+                job()
         assert [m.to[0] for m in mailoutbox] == ["person0@example.org", "person2@example.org"]
         # Promoted before the job ran: told of a place, not of a position in the line.
         assert all("Your place" in m.subject for m in mailoutbox)

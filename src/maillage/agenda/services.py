@@ -15,7 +15,6 @@ from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -705,7 +704,7 @@ def registration_email_send(registration_id: int, position: int | None) -> bool:
             subject = _("Your place: %(title)s") % {"title": title}
         else:
             subject = _("Waiting list: %(title)s") % {"title": title}
-    send_mail(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, None, [registration.email])
+    _send_later(f"[{settings.MAILLAGE_SITE_NAME}] {subject}", body, registration.email)
     return True
 
 
