@@ -7,16 +7,19 @@ many people register at the same moment. Emails are rendered in each recipient's
 sent after the commit, through the background job queue where one is configured.
 """
 
+import contextlib
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import Iterable
+from typing import NoReturn
 
 from dateutil.rrule import rrulestr
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -364,6 +367,139 @@ def _acceptance_problem(event: Event, now: dt.datetime) -> str | None:
     return None
 
 
+def _refuse_when_full(event: Event, email: str) -> NoReturn:
+    """The event is full and keeps no waiting list."""
+    if Registration.objects.filter(
+        event=event, email=email, status__in=Registration.ACTIVE
+    ).exists():
+        raise AlreadyRegistered
+    raise RegistrationRefused(_("This event is full."))
+
+
+def _take(event: Event, registration: Registration, now: dt.datetime, by_staff) -> None:
+    """Record `registration` confirmed or on the waiting list, through the ORM."""
+    with transaction.atomic():
+        # The columns that decide, read under the row's lock onto the caller's event (whose
+        # place and texts the email uses): the lock is held for as little as possible.
+        locked = Event.objects.select_for_update().filter(pk=event.pk)
+        for field, value in locked.values(*_REGISTRATION_STATE).get().items():
+            setattr(event, field, value)
+        problem = _acceptance_problem(event, now)
+        if problem:
+            raise RegistrationRefused(problem)
+        if event.capacity is None or event.confirmed_count < event.capacity:
+            registration.status = Registration.Status.CONFIRMED
+            event.confirmed_count += 1
+        elif event.waitlist_enabled:
+            registration.status = Registration.Status.WAITLISTED
+            registration.queue_number = event.next_queue_number
+            event.next_queue_number += 1
+            event.waitlisted_count += 1
+        else:
+            _refuse_when_full(event, registration.email)
+        registration.save()
+        locked.update(
+            confirmed_count=event.confirmed_count,
+            waitlisted_count=event.waitlisted_count,
+            next_queue_number=event.next_queue_number,
+        )
+        if by_staff is not None:
+            audit_record(
+                actor=by_staff,
+                action="registration.on_behalf",
+                target=registration,
+                place=event.place,
+                details={"event": event.pk, "email": registration.email},
+            )
+
+
+def _take_in_one_statement(event: Event, registration: Registration, now: dt.datetime) -> None:
+    """`_take` on PostgreSQL as one statement: the event's row is locked, the registration
+    written and the counters moved in a single round trip, so that the registrations of a
+    popular event, which queue on that lock, each hold it for one statement and its commit
+    instead of four round trips. The same decisions as `_take` (tested on both engines); the
+    refusals are worded from the state the statement read."""
+    fields = _registration_insert_fields()
+    values = [
+        field.get_db_prep_save(field.pre_save(registration, True), connection) for field in fields
+    ]
+    # Outside a transaction the statement is one by itself (no BEGIN and COMMIT round trips);
+    # inside one, a savepoint keeps a refused duplicate from spoiling it.
+    atomic = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with atomic, connection.cursor() as cursor:
+        cursor.execute(_take_sql(), [event.pk, now, *values])
+        row = cursor.fetchone()
+    if row is None:
+        raise Event.DoesNotExist
+    *state, outcome, registration_id = row
+    for field, value in zip(_REGISTRATION_STATE, state, strict=True):
+        setattr(event, field, value)
+    if outcome is None:
+        problem = _acceptance_problem(event, now)
+        if problem:
+            raise RegistrationRefused(problem)
+        _refuse_when_full(event, registration.email)
+    registration.pk, registration.status = registration_id, outcome
+    registration._state.adding = False
+    registration._state.db = connection.alias
+    if outcome == Registration.Status.CONFIRMED:
+        event.confirmed_count += 1
+    else:
+        registration.queue_number = event.next_queue_number
+        event.next_queue_number += 1
+        event.waitlisted_count += 1
+
+
+@functools.cache
+def _registration_insert_fields() -> list:
+    return [
+        field
+        for field in Registration._meta.concrete_fields
+        if not field.primary_key and field.name not in ("status", "queue_number")
+    ]
+
+
+@functools.cache
+def _take_sql() -> str:
+    """The statement of `_take_in_one_statement` (only the models' own table and column names
+    are interpolated)."""
+    quote = connection.ops.quote_name
+    event_table, registration_table = (
+        quote(Event._meta.db_table),
+        quote(Registration._meta.db_table),
+    )
+    state = ", ".join(quote(Event._meta.get_field(name).column) for name in _REGISTRATION_STATE)
+    columns = ", ".join(quote(field.column) for field in _registration_insert_fields())
+    values = ", ".join(["%s"] * len(_registration_insert_fields()))
+    return f"""
+        WITH locked AS (
+            SELECT id, {state} FROM {event_table} WHERE id = %s FOR NO KEY UPDATE
+        ), decided AS (
+            SELECT locked.*, CASE
+                WHEN NOT (status = 'published' AND start > %s
+                          AND registration_required AND registrations_open) THEN NULL
+                WHEN capacity IS NULL OR confirmed_count < capacity THEN 'confirmed'
+                WHEN waitlist_enabled THEN 'waitlisted'
+            END AS outcome
+            FROM locked
+        ), taken AS (
+            INSERT INTO {registration_table} ({columns}, status, queue_number)
+            SELECT {values}, outcome,
+                CASE WHEN outcome = 'waitlisted' THEN next_queue_number END
+            FROM decided WHERE outcome IS NOT NULL
+            RETURNING id
+        ), counted AS (
+            UPDATE {event_table} SET
+                confirmed_count = decided.confirmed_count + (outcome = 'confirmed')::int,
+                waitlisted_count = decided.waitlisted_count + (outcome = 'waitlisted')::int,
+                next_queue_number = decided.next_queue_number + (outcome = 'waitlisted')::int
+            FROM decided
+            WHERE {event_table}.id = decided.id AND outcome IS NOT NULL
+        )
+        SELECT {state}, outcome, (SELECT id FROM taken) FROM decided
+    """  # noqa: S608
+
+
 def register(
     *,
     event: Event,
@@ -394,55 +530,23 @@ def register(
         raise RegistrationRefused(_("The name or the email address is too long."))
     if by_staff is not None and not permissions.can_manage_event(by_staff, event):
         raise PermissionError
+    now = timezone.now()
+    registration = Registration(
+        event=event,
+        user=user,
+        name=name,
+        email=email,
+        language=(language or translation.get_language() or settings.LANGUAGE_CODE)[:8],
+        # An account's address is checked; the team took this one from the person.
+        email_confirmed_at=now if user or by_staff else None,
+    )
     try:
-        with transaction.atomic():
-            # The columns that decide, read under the row's lock onto the caller's event (whose
-            # place and texts the email uses): the lock is held for as little as possible.
-            locked = Event.objects.select_for_update().filter(pk=event.pk)
-            for field, value in locked.values(*_REGISTRATION_STATE).get().items():
-                setattr(event, field, value)
-            problem = _acceptance_problem(event, timezone.now())
-            if problem:
-                raise RegistrationRefused(problem)
-            registration = Registration(
-                event=event,
-                user=user,
-                name=name,
-                email=email,
-                language=(language or translation.get_language() or settings.LANGUAGE_CODE)[:8],
-                # An account's address is checked; the team took this one from the person.
-                email_confirmed_at=timezone.now() if user or by_staff else None,
-            )
-            if event.capacity is None or event.confirmed_count < event.capacity:
-                registration.status = Registration.Status.CONFIRMED
-                event.confirmed_count += 1
-            elif event.waitlist_enabled:
-                registration.status = Registration.Status.WAITLISTED
-                registration.queue_number = event.next_queue_number
-                event.next_queue_number += 1
-                event.waitlisted_count += 1
-            elif Registration.objects.filter(
-                event=event, email=email, status__in=Registration.ACTIVE
-            ).exists():
-                raise AlreadyRegistered
-            else:
-                raise RegistrationRefused(_("This event is full."))
-            # A second registration of the email is refused by the unique constraint.
-            registration.save()
-            locked.update(
-                confirmed_count=event.confirmed_count,
-                waitlisted_count=event.waitlisted_count,
-                next_queue_number=event.next_queue_number,
-            )
-            if by_staff is not None:
-                audit_record(
-                    actor=by_staff,
-                    action="registration.on_behalf",
-                    target=registration,
-                    place=event.place,
-                    details={"event": event.pk, "email": email},
-                )
+        if by_staff is None and connection.vendor == "postgresql":
+            _take_in_one_statement(event, registration, now)
+        else:
+            _take(event, registration, now, by_staff)
     except IntegrityError:
+        # A second registration of the email is refused by the unique constraint.
         raise AlreadyRegistered from None
     except Event.DoesNotExist:
         raise RegistrationRefused(_("This event no longer exists.")) from None
