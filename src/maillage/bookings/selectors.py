@@ -121,7 +121,9 @@ def available_resources(query: AvailabilityQuery, user, *, limit: int = 50) -> l
     charm = query.order == "charm"
     found: list[Available] = []
     ranks: dict[int, tuple[int, int]] = {}  # resource id: (place rank, rank in its group)
-    first, size, read, narrowed = 0, limit, 0, False
+    # A short list is read as one group: another round of queries costs more than a few places.
+    size = len(places) if len(places) <= 2 * limit else limit
+    first, read, narrowed = 0, 0, False
     while first < len(places) and (charm or len(found) < limit):
         group = places[first : first + size]
         results, group_read, group_open = search.group(
@@ -150,11 +152,17 @@ def available_resources(query: AvailabilityQuery, user, *, limit: int = 50) -> l
     return found
 
 
+# Long or JSON fields of a place that no result card shows: decoding them was most of the read.
+_NOT_ON_CARDS = ("summary", "description", "translations", "search_text", "hours_rules")
+
+
 def _attach_places_and_terms(resources: list[Resource]) -> None:
     """The places and the terms of the results, read once for all of them (two queries) rather
     than joined to, or prefetched for, every candidate. Terms are read as codes only: the cards
     need nothing else (Resource.codes reads `kind` and `code` of its prefetched terms)."""
-    places = Place.objects.in_bulk({resource.place_id for resource in resources})
+    places = Place.objects.defer(*_NOT_ON_CARDS).in_bulk(
+        {resource.place_id for resource in resources}
+    )
     terms: dict[int, list[_Term]] = defaultdict(list)
     for resource_id, kind, code in ResourceTerm.objects.filter(resource__in=resources).values_list(
         "resource_id", "kind", "code"
