@@ -2,6 +2,8 @@
 the network availability search."""
 
 import datetime as dt
+import functools
+import json
 import math
 import zoneinfo
 from collections import defaultdict
@@ -20,9 +22,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
@@ -235,8 +238,13 @@ class _PlaceHours:
         ids = [pk for pk, _zone in places]
         self.rules: dict[int, tuple[HoursRule, ...]] = {}
         self.seasons: dict[int, tuple[SeasonRule, ...]] = {}
-        for place_id, rules in Place.objects.filter(pk__in=ids).values_list("pk", "hours_rules"):
-            self.rules[place_id], self.seasons[place_id] = rules_from_json(rules)
+        texts = dict(
+            Place.objects.filter(pk__in=ids).values_list(
+                "pk", Cast("hours_rules", output_field=TextField())
+            )
+        )
+        for place_id, text in texts.items():
+            self.rules[place_id], self.seasons[place_id] = _rules_of(text)
         self.zones = {pk: zoneinfo.ZoneInfo(zone) for pk, zone in places}
         exists = {
             zone: all(
@@ -245,13 +253,23 @@ class _PlaceHours:
             for zone in set(self.zones.values())
         }
         self.usable = [pk for pk in ids if exists[self.zones[pk]]]
-        self.open = [
-            pk
-            for pk in self.usable
-            if services.within_bookable_hours(
-                window, self.zones[pk], self.rules[pk], self.seasons[pk]
-            )
-        ]
+        # Most places share their hours with many others (Monday to Friday, 9:00 to 18:00):
+        # the window is checked once per distinct hours and time zone.
+        opens: dict[tuple[str, zoneinfo.ZoneInfo], bool] = {}
+        for pk in self.usable:
+            key = (texts[pk], self.zones[pk])
+            if key not in opens:
+                opens[key] = services.within_bookable_hours(
+                    window, self.zones[pk], self.rules[pk], self.seasons[pk]
+                )
+        self.open = [pk for pk in self.usable if opens[texts[pk], self.zones[pk]]]
+
+
+@functools.lru_cache(maxsize=4096)
+def _rules_of(text: str) -> tuple[tuple[HoursRule, ...], tuple[SeasonRule, ...]]:
+    """A place's hours and seasons from the text of its `hours_rules`, parsed once per process
+    for each distinct text: most places share theirs with many others."""
+    return rules_from_json(json.loads(text))
 
 
 def _candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Resource]:
