@@ -297,19 +297,18 @@ class SlotFinder:
 
 
 def book_through_service(wanted: list[Wanted], users: dict) -> tuple[list[float], Counter]:
-    """Fetch the resource as a view would, then booking_create: per-call times and outcomes."""
+    """Read the resource as the API does, then booking_create: per-call times and outcomes."""
     from django.core.exceptions import ValidationError
 
-    from maillage.bookings.models import Resource
+    from maillage.bookings.selectors import resource_with_place
     from maillage.bookings.services import BookingConflict, booking_create
 
     times, outcomes = [], Counter()
-    resources = Resource.objects.select_related("place")
     for item in wanted:
         started = time.perf_counter()
         try:
             booking_create(
-                resource=resources.get(pk=item.resource_id),
+                resource=resource_with_place(item.resource_id),
                 booker=users[item.booker_id],
                 start=item.start,
                 end=item.end,

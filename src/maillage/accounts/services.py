@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from maillage.core.audit import audit_record
+from maillage.core.prepared import KeyedGet
 from maillage.core.tasks import send_email
 
 from .models import ApiToken, NetworkRole, PlaceRole, User
@@ -44,13 +45,20 @@ def api_token_create(
     return token, raw
 
 
+# Read on every API request with a token: compiled once (see maillage.core.prepared).
+_active_token = KeyedGet(
+    lambda key_hash: ApiToken.objects.select_related("user").filter(
+        key_hash=key_hash, user__is_active=True
+    ),
+    str,
+)
+
+
 def api_token_authenticate(raw: str) -> User | None:
     if not raw or not raw.startswith(TOKEN_PREFIX):
         return None
     try:
-        token = ApiToken.objects.select_related("user").get(
-            key_hash=_hash(raw), user__is_active=True
-        )
+        token = _active_token(_hash(raw))
     except ApiToken.DoesNotExist:
         return None
     now = timezone.now()

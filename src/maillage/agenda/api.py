@@ -710,9 +710,11 @@ def register(request, payload: RegistrationIn, event_id: int = EVENT_ID):
     _count_registration(request)
     user = _caller(request)
     try:
-        event = permissions.visible_events(user).select_related("place").get(pk=event_id)
+        event = selectors.event_with_place(event_id)
     except Event.DoesNotExist:
         raise _no_event(event_id) from None
+    if not permissions.can_see_event(user, event):
+        raise _no_event(event_id)
     refuse_unstorable(name=payload.name, email=payload.email)
     if user is not None:
         if payload.email and payload.email.strip().lower() != user.email.lower():

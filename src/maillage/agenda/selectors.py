@@ -16,6 +16,7 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
+from maillage.core.prepared import KeyedGet
 from maillage.core.text import fold
 from maillage.places.models import Place
 from maillage.places.selectors import Point, with_distance
@@ -40,6 +41,16 @@ class AgendaFilters:
     end: dt.datetime | None = None  # events starting before this instant
     free: bool | None = None
     q: str = ""
+
+
+_event_with_place = KeyedGet(lambda pk: Event.objects.select_related("place").filter(pk=pk), int)
+
+
+def event_with_place(pk: int) -> Event:
+    """The event and its place (Event.DoesNotExist if none), whoever may see it: read for every
+    registration, so its query is compiled once (see maillage.core.prepared). The caller asks
+    permissions.can_see_event."""
+    return _event_with_place(pk)
 
 
 def agenda_events(user, filters: AgendaFilters) -> QuerySet[Event]:

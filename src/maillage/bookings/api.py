@@ -30,7 +30,7 @@ from maillage.core.api import (
 )
 from maillage.core.ratelimit import hit, parse_rate
 
-from . import permissions, services
+from . import permissions, selectors, services
 from .models import Booking, Occurrence, Resource, WaitlistEntry
 
 router = Router(tags=["bookings"])
@@ -136,7 +136,7 @@ def _resource(user: User, resource_id: int) -> Resource:
     """The resource, when the caller may know of it: it belongs to a published place, or to a
     place where the caller is staff. Whether it may be booked is the service's business."""
     try:
-        resource = Resource.objects.select_related("place").get(pk=resource_id)
+        resource = selectors.resource_with_place(resource_id)
     except Resource.DoesNotExist:
         resource = None
     if resource is None or not (

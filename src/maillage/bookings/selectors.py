@@ -29,6 +29,7 @@ from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
+from maillage.core.prepared import KeyedGet
 from maillage.places.hours import HoursRule, SeasonRule, rules_from_json, rules_to_json
 from maillage.places.models import OpeningHours, Place
 from maillage.places.selectors import Point, _GreatCircleKm, with_distance
@@ -48,6 +49,17 @@ def hours_rules_by_resource(resource_ids, *, hours_model=ResourceHours) -> dict[
     ):
         rules[resource_id].append(HoursRule(None, weekday, opens, closes))
     return {resource_id: rules_to_json(rules[resource_id]) for resource_id in resource_ids}
+
+
+_resource_with_place = KeyedGet(
+    lambda pk: Resource.objects.select_related("place").filter(pk=pk), int
+)
+
+
+def resource_with_place(pk: int) -> Resource:
+    """The resource and its place, as a booking needs them (Resource.DoesNotExist if none): read
+    for every booking request, so its query is compiled once (see maillage.core.prepared)."""
+    return _resource_with_place(pk)
 
 
 def place_managers(place: Place) -> QuerySet[User]:

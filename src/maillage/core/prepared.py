@@ -1,0 +1,128 @@
+"""Reads of one row by key whose SQL is compiled once, not at every call.
+
+The ORM builds and compiles a query anew each time it runs one: for the reads that nearly every
+API request makes (the token, the resource to book, the event to register for: each row with
+its related row, some forty-five columns) that was about a sixth of the CPU of a request
+(bench/README.md, "Bookings at national scale"). A `KeyedGet` compiles its queryset once per
+thread and database, with a marker in place of the key, then only runs that SQL with the key and
+builds the model instances as the ORM's own iterator does (`select_related` rows included).
+Instances, exceptions (`DoesNotExist`, `MultipleObjectsReturned`), the database error handling
+and the query log are the ORM's.
+"""
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.models.sql.compiler import SQLCompiler
+
+M = TypeVar("M", bound=Model)
+
+# Stand-ins for the key while compiling: values no query of ours uses as a constant.
+MARKERS = {int: -4_611_686_018_427_387_877, str: "maillage-keyed-get-marker"}
+# The keys a database column can hold: the ORM answers "does not exist" for any other.
+BIGINT = range(-(2**63), 2**63)
+
+
+def _storable(key) -> bool:
+    return key in BIGINT if isinstance(key, int) else "\x00" not in key
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    db: str
+    model: type[Model]
+    compiler: SQLCompiler
+    sql: str
+    params: tuple
+    key_position: int
+    converters: dict
+    init_list: list[str]
+    model_columns: slice
+    related_populators: list
+
+
+class KeyedGet(Generic[M]):
+    """`KeyedGet(lambda key: Model.objects.select_related(...).filter(field=key), int)(value)`
+    is `Model.objects.select_related(...).get(field=value)`, without compiling it every time.
+
+    The queryset must be a plain one of model instances (filters, select_related, only/defer)
+    on the default database: no annotations, extra, prefetch or values().
+    """
+
+    def __init__(self, queryset_for: Callable[[Any], QuerySet[M]], key_type: type):
+        self.queryset_for = queryset_for
+        self.key_type = key_type
+        self.marker = MARKERS[key_type]
+        # Per thread: a compiler keeps the thread's database connection, for its converters.
+        self.local = threading.local()
+
+    def __call__(self, key) -> M:
+        if type(key) is not self.key_type:
+            raise TypeError(f"KeyedGet expects a key of type {self.key_type.__name__}")
+        compiled = self._compiled()
+        model = compiled.model
+        if not _storable(key):
+            # What the ORM answers too: no row can hold it (and the database would refuse it).
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        params = list(compiled.params)
+        params[compiled.key_position] = key
+        with connections[compiled.db].cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchmany(2)
+        if not rows:
+            raise model.DoesNotExist(f"{model._meta.object_name} matching query does not exist.")
+        if len(rows) > 1:
+            raise model.MultipleObjectsReturned(
+                f"get() returned more than one {model._meta.object_name}."
+            )
+        row = rows[0]
+        if compiled.converters:
+            (row,) = compiled.compiler.apply_converters(rows, compiled.converters)
+        instance = model.from_db(compiled.db, compiled.init_list, row[compiled.model_columns])
+        for populator in compiled.related_populators:
+            populator.populate(row, instance)
+        return instance
+
+    def _compiled(self) -> _Compiled:
+        compiled = getattr(self.local, "compiled", None)
+        # A new connection object (tests switch databases) needs the query compiled for it.
+        if compiled is None or compiled.compiler.connection is not connections[compiled.db]:
+            compiled = self.local.compiled = self._compile()
+        return compiled
+
+    def _compile(self) -> _Compiled:
+        queryset = self.queryset_for(self.marker).order_by()[:2]
+        query = queryset.query
+        if query.annotations or query.extra or queryset._prefetch_related_lookups:
+            raise ImproperlyConfigured("KeyedGet reads plain model instances only.")
+        compiler = query.get_compiler(using=queryset.db)
+        sql, params = compiler.as_sql()
+        positions = [
+            index
+            for index, value in enumerate(params)
+            if type(value) is self.key_type and value == self.marker
+        ]
+        if len(positions) != 1:
+            raise ImproperlyConfigured("The key must appear exactly once in the query.")
+        klass_info = compiler.klass_info
+        first, last = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        return _Compiled(
+            db=queryset.db,
+            model=queryset.model,
+            compiler=compiler,
+            sql=sql,
+            params=tuple(params),
+            key_position=positions[0],
+            converters=compiler.get_converters(
+                [column[0] for column in compiler.select[: compiler.col_count]]
+            ),
+            init_list=[column[0].target.attname for column in compiler.select[first:last]],
+            model_columns=slice(first, last),
+            related_populators=get_related_populators(klass_info, compiler.select, queryset.db),
+        )
