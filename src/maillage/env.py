@@ -93,6 +93,8 @@ RATE_REPORTS_PER_IP = _rate("MAILLAGE_RATE_REPORTS_PER_IP", "20/1h")
 # leaves it to the server's (or role's) own setting.
 DB_LOCK_TIMEOUT = _int("MAILLAGE_DB_LOCK_TIMEOUT", 20)
 DB_STATEMENT_TIMEOUT = _int("MAILLAGE_DB_STATEMENT_TIMEOUT", 30)
+# The hottest statements (booking, registering, the API token) are planned once per connection.
+DB_PREPARED_STATEMENTS = _bool("MAILLAGE_DB_PREPARED_STATEMENTS", True)
 
 # Production: gunicorn (deploy/gunicorn.conf.py) and HTTPS.
 PORT = _int("PORT", 8000)

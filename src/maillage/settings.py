@@ -148,6 +148,10 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # cost estimates on large tables) costs more than it saves — a third of the community
     # matching's time at national scale (bench/README.md).
     _server_options.append("-c jit=off")
+    # psycopg prepares only what `maillage.core.prepared.prepared_cursor` runs (the other cursors
+    # bind parameters client-side and are never prepared); None turns it off, for a pooler that
+    # cannot follow prepared statements (docs/operations.md).
+    _database["OPTIONS"].setdefault("prepare_threshold", 0 if env.DB_PREPARED_STATEMENTS else None)
     if any(_server_options):
         _database["OPTIONS"]["options"] = " ".join(o for o in _server_options if o)
 elif _database["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,10 +1,11 @@
-"""KeyedGet answers exactly what the ORM's get() answers, compiling its query once."""
+"""KeyedGet answers exactly what the ORM's get() answers, compiling its query once; on
+PostgreSQL, prepared_cursor's statements are planned once per connection."""
 
 from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import DataError, connection, transaction
 from django.db.models import Count
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
@@ -13,7 +14,7 @@ from maillage.accounts.models import ApiToken
 from maillage.accounts.services import _hash, api_token_create
 from maillage.bookings.models import Resource
 from maillage.bookings.services import resource_hours_rules_refresh
-from maillage.core.prepared import KeyedGet
+from maillage.core.prepared import KeyedGet, prepared_cursor
 from maillage.places.services import place_hours_rules_refresh
 from tests.factories import OpeningHoursFactory, PlaceFactory, UserFactory
 
@@ -114,3 +115,63 @@ def test_only_plain_querysets_with_the_key_once_are_accepted(resource):
     for keyed_get in (annotated, without_key):
         with pytest.raises(ImproperlyConfigured):
             keyed_get(resource.pk)
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's"
+)
+
+
+def prepared_runs(fragment: str) -> list[int]:
+    """How many times each statement PostgreSQL holds prepared on this connection, whose text
+    contains `fragment`, was executed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements"
+            " WHERE statement LIKE %s",
+            [f"%{fragment}%"],
+        )
+        return [runs for (runs,) in cursor.fetchall()]
+
+
+@postgresql_only
+def test_a_hot_read_is_parsed_once_and_executed_each_time(resource):
+    for _ in range(7):
+        assert resource_with_place(resource.pk).pk == resource.pk
+
+    assert prepared_runs('FROM "bookings_resource"') == [7]
+
+
+@postgresql_only
+def test_statements_take_their_parameters_and_errors_are_djangos():
+    with prepared_cursor() as cursor:
+        for number in (1, 2, 3):
+            cursor.execute("SELECT %s::int * 10 AS maillage_probe", [number])
+            assert cursor.fetchone() == (number * 10,)
+        with pytest.raises(DataError), transaction.atomic():
+            cursor.execute("SELECT 1 / %s::int AS maillage_probe", [0])
+
+
+@postgresql_only
+def test_turned_off_it_is_an_ordinary_cursor(resource):
+    connection.ensure_connection()
+    threshold = connection.connection.prepare_threshold
+    connection.connection.prepare_threshold = None  # what MAILLAGE_DB_PREPARED_STATEMENTS=0 sets
+    try:
+        with prepared_cursor() as cursor:
+            cursor.execute("SELECT 7 AS maillage_unprepared")
+            assert cursor.fetchone() == (7,)
+        resource_with_place(resource.pk)
+    finally:
+        connection.connection.prepare_threshold = threshold
+
+    assert prepared_runs("maillage_unprepared") == []
+    assert prepared_runs('FROM "bookings_resource"') == []
+
+
+def test_elsewhere_it_is_an_ordinary_cursor():
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT 7")
+        assert cursor.fetchone() == (7,)
+        if connection.vendor != "postgresql":
+            assert type(cursor.cursor) is type(connection.cursor().cursor)

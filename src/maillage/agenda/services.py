@@ -32,6 +32,7 @@ from maillage.bookings import services as booking_services
 from maillage.bookings.models import Resource
 from maillage.core.audit import audit_record
 from maillage.core.html import clean_html, html_to_text
+from maillage.core.prepared import prepared_cursor
 from maillage.core.tasks import send_email
 from maillage.core.text import fold
 from maillage.places.models import Network, Place
@@ -426,7 +427,7 @@ def _take_in_one_statement(event: Event, registration: Registration, now: dt.dat
     # Outside a transaction the statement is one by itself (no BEGIN and COMMIT round trips);
     # inside one, a savepoint keeps a refused duplicate from spoiling it.
     atomic = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with atomic, connection.cursor() as cursor:
+    with atomic, prepared_cursor() as cursor:
         cursor.execute(_take_sql(), [event.pk, now, *values])
         row = cursor.fetchone()
     if row is None:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from maillage.accounts.models import User
 from maillage.core.audit import audit_record
+from maillage.core.prepared import prepared_cursor
 from maillage.core.tasks import send_email
 from maillage.members.credits import credits_charge, credits_refund
 from maillage.places.hours import HoursRule, SeasonRule, intervals_on, rules_from_json
@@ -412,7 +413,7 @@ def _hold_postgresql(booking: Booking, occurrences: list[Occurrence]) -> Slot | 
     starts = [occurrence.start for occurrence in occurrences]
     ends = [occurrence.end for occurrence in occurrences]
     reaches = [occurrence.held_until for occurrence in occurrences]
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             _hold_sql(),
             [
