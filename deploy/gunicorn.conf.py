@@ -30,3 +30,17 @@ proc_name = "maillage"
 # Access and error logs on stdout/stderr, hence in the journal under systemd.
 accesslog = "-"
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """Import the URLconf (with it every view module) and build its reverse index in each
+    language before the worker takes requests: about a second of work that the first visitors of
+    each worker would otherwise wait for, every time a worker is recycled (max_requests)."""
+    from django.conf import settings
+    from django.urls import resolve, reverse
+    from django.utils import translation
+
+    resolve("/")
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            reverse("home")
