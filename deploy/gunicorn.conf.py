@@ -20,6 +20,7 @@ worker_class = "gthread"
 # the request answers 503, before gunicorn would kill the worker.
 timeout = 60
 graceful_timeout = 30
+# Longer than nginx's keepalive_timeout for its connections to us (4 s, deploy/nginx-maillage.conf).
 keepalive = 5
 # Recycle each worker now and then, staggered, so that no slow leak ever matters.
 max_requests = 2000
