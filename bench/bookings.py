@@ -993,7 +993,7 @@ RESOURCE_IS_FREE = f"""r.is_active
     AND tstzrange(o.start, o.held_until, '[)')
         && tstzrange(%(start)s::timestamptz,
                      %(end)s::timestamptz + r.buffer_minutes * interval '1 minute', '[)'))"""
-# (b) The shape of the ORM query: every resource of the circle is checked, then sorted.
+# (b) A plain join: every resource of the circle is checked, then sorted.
 RAW_WHOLE_CIRCLE = f"""SELECT r.id, p.km
 FROM ({PLACES_IN_BOX}) p
 JOIN bookings_resource r ON r.place_id = p.id
@@ -1018,7 +1018,7 @@ LIMIT %(limit)s"""
 RAW_QUERIES = {"raw_circle": RAW_WHOLE_CIRCLE, "raw_nearest": RAW_NEAREST_FIRST}
 VARIANTS = {
     "selector": "(a) selector `available_resources` (ORM + Python checks)",
-    "raw_circle": "(b) raw SQL, whole circle then sort (the ORM's shape)",
+    "raw_circle": "(b) raw SQL, whole circle then sort",
     "raw_nearest": "(c) raw SQL, nearest places first (ceiling)",
 }
 

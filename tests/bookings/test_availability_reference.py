@@ -312,7 +312,7 @@ def reference(query: AvailabilityQuery, user) -> set[int]:
             not resource.training
             or holds_training(user, resource, on=query.start.astimezone(zone).date()),
             not any(
-                slot.start < query.end + buffer and slot.held_until > query.start
+                slot.start < query.end.astimezone(dt.UTC) + buffer and slot.held_until > query.start
                 for slot in resource.occurrences.all()
                 if slot.status in HELD
             ),

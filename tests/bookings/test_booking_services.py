@@ -16,6 +16,7 @@ from maillage.bookings.models import Booking, Occurrence, Resource, ResourceHour
 from maillage.bookings.services import BookingConflict, booking_cancel, booking_create
 from maillage.places.models import Season
 from maillage.places.services import place_week_hours_set, season_save
+from tests.bookings.test_availability import clock_change
 from tests.factories import OpeningHoursFactory, PlaceFactory, UserFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -213,6 +214,21 @@ class TestConflicts:
         assert len(local) == 30
         assert {(t.hour, t.minute, t.weekday()) for t in local} == {(14, 0, 3)}
         assert len({t.utcoffset() for t in local}) == 2  # 30 weeks always cross a DST change
+
+    def test_a_buffer_lasts_its_minutes_on_the_night_the_clocks_go_back(self):
+        resource = make_resource(buffer_minutes=30, horizon_days=400)
+        day = clock_change(10)
+        # 01:45 to the first 02:45, both summer time: the clocks go back at 03:00.
+        start = dt.datetime.combine(day, dt.time(1, 45), PARIS)
+        end = dt.datetime.combine(day, dt.time(2, 45), PARIS)
+        booking = booking_create(resource=resource, booker=UserFactory(), start=start, end=end)
+        occurrence = booking.occurrences.get()
+        assert occurrence.held_until - occurrence.end == dt.timedelta(minutes=30)
+        later = end.astimezone(dt.UTC) + dt.timedelta(minutes=30)
+        booking_create(
+            resource=resource, booker=UserFactory(), start=later, end=later + dt.timedelta(hours=1)
+        )
+        assert Occurrence.objects.count() == 2
 
     def test_an_endless_series_is_refused(self):
         resource = make_resource()

@@ -4,20 +4,22 @@ the network availability search."""
 import datetime as dt
 import functools
 import json
-import math
 import zoneinfo
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
     DurationField,
     Exists,
     F,
+    FloatField,
     Func,
+    IntegerField,
     OuterRef,
     Q,
     QuerySet,
@@ -25,6 +27,7 @@ from django.db.models import (
     TextField,
     Value,
 )
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
@@ -32,7 +35,7 @@ from maillage.accounts.models import PlaceRole, User
 from maillage.core.prepared import KeyedGet
 from maillage.places.hours import HoursRule, SeasonRule, rules_from_json, rules_to_json
 from maillage.places.models import OpeningHours, Place
-from maillage.places.selectors import Point, _GreatCircleKm, with_distance
+from maillage.places.selectors import Point, with_distance
 
 from . import permissions, services
 from .models import Occurrence, Resource, ResourceHours, ResourceTerm, TrainingValidation
@@ -110,82 +113,200 @@ class AvailabilityQuery:
 
 @dataclass(frozen=True)
 class Available:
-    resource: Resource  # its place select_related
+    resource: Resource  # with its place and its terms' codes
     distance_km: float | None
 
 
 def available_resources(query: AvailabilityQuery, user, *, limit: int = 50) -> list[Available]:
     """Resources this user may book for the whole window [start, end), best first.
 
-    The places of the area with resources matching the criteria (bookable by the user for a
-    window of this length this far ahead) are read in order, nearest first or by name, a group
-    at a time. Their hours and seasons, checked in Python, say which are open for the whole
-    window; one SQL query then keeps their resources with no held slot overlapping the window
-    (buffers included). Resources with hours of their own and machines that need a training are
-    checked last. Each group is sized from what the previous ones held, so that in a dense area
-    only the nearest places are read; the charm ranking (character before distance) reads every
-    group, keeping the best of each.
+    One SQL query reads the places of the area in order (nearest first, or by name) and, for
+    each, its resources matching the criteria and free of any held slot overlapping the window
+    (buffers included); on PostgreSQL through a lateral join, so that the database stops at the
+    first places holding enough of them. The same query makes a first cut on what only Python
+    checks exactly (it keeps every resource that may pass): resources of places shut on the
+    window's local weekday and time whatever the season, machines of a type the user holds no
+    training for. Python then applies what a booking checks and SQL did not: the place's hours
+    and seasons or the resource's own hours, and where and until when a training is valid. When
+    these leave too few, the next rows are read. The charm ranking (character before distance)
+    sorts every free resource of the area in SQL.
     """
     now = timezone.now()
     if query.end <= query.start or query.start < now or limit < 1:
         return []
-    candidates = _candidates(query, user, now)
-    search = _Search(query, user, _free_in_order(candidates, query))
-    area = _places_in_area(query, candidates)
-    places = list(area.values_list("pk", "time_zone"))
-    charm = query.order == "charm"
-    found: list[Available] = []
-    ranks: dict[int, tuple[int, int]] = {}  # resource id: (place rank, rank in its group)
-    # A short list is read as one group: another round of queries costs more than a few places.
-    size = len(places) if len(places) <= 2 * limit else limit
-    first, read, narrowed = 0, 0, False
-    while first < len(places) and (charm or len(found) < limit):
-        group = places[first : first + size]
-        results, group_read, group_open = search.group(
-            group, limit if charm else limit - len(found)
+    search = _Search(query, user, now)
+    found: list[_Row] = []
+    offset, size = 0, limit + limit // 4 + 10  # SQL applied most rules: a few more will do
+    while len(found) < limit:
+        rows = search.rows(offset, size)
+        offset += len(rows)
+        found += [row for row in rows if search.bookable(row)]
+        if len(rows) < size:
+            break
+        size *= 2
+    return _results(found[:limit])
+
+
+class _Row(NamedTuple):
+    """A free candidate as the search's query gives it."""
+
+    place_id: int
+    time_zone: str
+    place_hours: str  # the text of the place's hours_rules
+    distance_km: float | None
+    id: int
+    training: str
+    own_hours: str  # the text of the resource's hours_rules
+
+
+class _Search:
+    """The query of a search, and the checks made in Python on the rows it gives."""
+
+    def __init__(self, query: AvailabilityQuery, user, now: dt.datetime):
+        self.query = query
+        self.window = services.Slot(query.start, query.end)
+        self.trainings = _TrainingCheck(user)
+        self.sql, self.params = _search_sql(query, user, now)
+        self.zones: dict[str, tuple[zoneinfo.ZoneInfo, bool]] = {}
+        self.open: dict[tuple[str, str, str], bool] = {}
+
+    def rows(self, offset: int, size: int) -> list[_Row]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [*self.params, size, offset])
+            rows = [_Row(*row) for row in cursor.fetchall()]
+        self.trainings.read(rows)
+        return rows
+
+    def bookable(self, row: _Row) -> bool:
+        """What SQL did not check, as a booking checks it (services.bookable_rules and
+        within_bookable_hours): the window exists on the place's clock (a time skipped when the
+        clocks go forward does not), lies within the resource's own hours (its place's closed
+        seasons still close it) or else the place's hours and seasons, and the machine's
+        training is valid on the window's local date."""
+        zone, usable = self._zone(row.time_zone)
+        if not usable:
+            return False
+        # Most places share their hours with many others (Monday to Friday, 9:00 to 18:00):
+        # the window is checked once per distinct hours and time zone.
+        key = (row.place_hours, row.own_hours, row.time_zone)
+        if key not in self.open:
+            place_hours, seasons = _rules_of(row.place_hours)
+            own_hours, _none = _rules_of(row.own_hours)
+            if own_hours:
+                rules, seasons = own_hours, tuple(season for season in seasons if season.closed)
+            else:
+                rules = place_hours
+            self.open[key] = services.within_bookable_hours(self.window, zone, rules, seasons)
+        if not self.open[key]:
+            return False
+        return self.trainings.holds(row, self.query.start.astimezone(zone).date())
+
+    def _zone(self, name: str) -> tuple[zoneinfo.ZoneInfo, bool]:
+        if name not in self.zones:
+            zone = zoneinfo.ZoneInfo(name)
+            usable = all(
+                services.exists_locally(moment, zone)
+                for moment in (self.window.start, self.window.end)
+            )
+            self.zones[name] = (zone, usable)
+        return self.zones[name]
+
+
+def _search_sql(query: AvailabilityQuery, user, now: dt.datetime) -> tuple[str, list]:
+    """The search's query, its last two parameters left to give: LIMIT and OFFSET.
+
+    Both halves are built with the ORM (so that the rules of who may book what stay in one
+    place, `permissions.bookable_resources`) and joined here: SQL the ORM cannot write.
+    """
+    places = _places_in_area(query)
+    resources = _free_candidates(query, user, now)
+    by_place = "p.distance_km" if query.near is not None else "p.name"
+    order = f"{by_place}, p.id, f.capacity, f.name, f.id"
+    if query.order == "charm":
+        order = f"f.character_count DESC, {order}"
+    place_sql, place_params = _compiled(places)
+    columns = "f.place_id, f.time_zone, f.place_hours, p.distance_km, f.id, f.training, f.own_hours"
+    if connection.vendor == "postgresql":
+        # The sorted places as a fence (OFFSET 0 keeps their order), each one's resources
+        # joined laterally: the sort of the results is then incremental and stops at the LIMIT.
+        resource_sql, resource_params = _compiled(
+            resources.filter(place_id=RawSQL('"p"."id"', (), output_field=IntegerField()))
         )
-        ranks |= {a.resource.pk: (first, position) for position, a in enumerate(results)}
-        found += results
-        first, read = first + len(group), read + group_read
-        if not narrowed and group_open < len(group) / 2:
-            # Most places are shut then (a night, a Sunday): rather than reading the hours of
-            # every other place, let SQL leave out those shut on the local weekday and time.
-            rest = {pk for pk, _zone in places[first:]}
-            open_rest = area.filter(_may_be_open(query.start, query.end))
-            places = places[:first] + [
-                place for place in open_rest.values_list("pk", "time_zone") if place[0] in rest
-            ]
-            narrowed = True
-        per_place, missing = read / first, limit - len(found)
-        size = math.ceil(missing * 1.5 / per_place) if per_place and not charm else size * 4
-        size = max(size, 16)
-    if charm:
-        # Each group is in the charm order; merged, more character first, then the group's order.
-        found.sort(key=lambda a: (-a.resource.character_count, ranks[a.resource.pk]))
-    found = found[:limit]
-    _attach_places_and_terms([a.resource for a in found])
-    return found
+        join = f"CROSS JOIN LATERAL ({resource_sql}) f"
+        place_sql += " OFFSET 0"
+    else:
+        resource_sql, resource_params = _compiled(resources)
+        join = f"INNER JOIN ({resource_sql}) f ON f.place_id = p.id"
+    # Only compiled SQL and fixed text are joined: every value travels as a parameter.
+    sql = f"SELECT {columns} FROM ({place_sql}) p {join} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
+    return sql, [*place_params, *resource_params]
+
+
+def _compiled(queryset: QuerySet) -> tuple[str, tuple]:
+    return queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _places_in_area(query: AvailabilityQuery) -> QuerySet[Place]:
+    """Published places of the network (if given), within the radius, nearest first, or all
+    of them by name when there is no position."""
+    places = Place.objects.filter(is_published=True)
+    if query.network:
+        places = places.filter(networks__slug=query.network)
+    if query.near is None:
+        places = places.annotate(distance_km=Value(None, output_field=FloatField())).order_by(
+            "name", "id"
+        )
+    else:
+        places = with_distance(places, query.near, query.radius_km or DEFAULT_RADIUS_KM)
+    return places.values("id", "name", "distance_km")
+
+
+def _free_candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Resource]:
+    """The candidates free during the window, with what the checks in Python need."""
+    resources = (
+        _candidates(query, user, now)
+        .filter(
+            _may_be_open(query.start, query.end),
+            _may_be_trained(user),
+            ~Exists(_held_during(query.start, query.end)),
+        )
+        .annotate(
+            time_zone=F("place__time_zone"),
+            place_hours=Cast("place__hours_rules", output_field=TextField()),
+            own_hours=Cast("hours_rules", output_field=TextField()),
+        )
+        .order_by()
+    )
+    fields = ["id", "place_id", "capacity", "name", "training"]
+    fields += ["time_zone", "place_hours", "own_hours"]
+    if query.order == "charm":
+        resources = resources.annotate(character_count=_character_count())
+        fields.append("character_count")
+    return resources.values(*fields)
 
 
 # Long or JSON fields of a place that no result card shows: decoding them was most of the read.
 _NOT_ON_CARDS = ("summary", "description", "translations", "search_text", "hours_rules")
 
 
-def _attach_places_and_terms(resources: list[Resource]) -> None:
-    """The places and the terms of the results, read once for all of them (two queries) rather
-    than joined to, or prefetched for, every candidate. Terms are read as codes only: the cards
-    need nothing else (Resource.codes reads `kind` and `code` of its prefetched terms)."""
-    places = Place.objects.defer(*_NOT_ON_CARDS).in_bulk(
-        {resource.place_id for resource in resources}
-    )
+def _results(rows: list[_Row]) -> list[Available]:
+    """The results with their places and terms (three queries; a place is built once for all
+    its resources). Terms are read as codes only: the cards need nothing else (Resource.codes
+    reads `kind` and `code` of its prefetched terms)."""
+    resources = Resource.objects.in_bulk([row.id for row in rows])
+    places = Place.objects.defer(*_NOT_ON_CARDS).in_bulk({row.place_id for row in rows})
     terms: dict[int, list[_Term]] = defaultdict(list)
-    for resource_id, kind, code in ResourceTerm.objects.filter(resource__in=resources).values_list(
-        "resource_id", "kind", "code"
-    ):
+    for resource_id, kind, code in ResourceTerm.objects.filter(
+        resource__in=resources.keys()
+    ).values_list("resource_id", "kind", "code"):
         terms[resource_id].append(_Term(kind, code))
-    for resource in resources:
-        resource.place = places[resource.place_id]
+    found = []
+    for row in rows:
+        resource = resources[row.id]
+        resource.place = places[row.place_id]
         resource.prefetched_terms = terms[resource.pk]
+        found.append(Available(resource, row.distance_km))
+    return found
 
 
 class _Term(NamedTuple):
@@ -193,94 +314,10 @@ class _Term(NamedTuple):
     code: str
 
 
-class _Search:
-    """The candidates of a search and the checks made on them in Python."""
-
-    def __init__(self, query: AvailabilityQuery, user, resources: QuerySet[Resource]):
-        self.query = query
-        self.window = services.Slot(query.start, query.end)
-        self.resources = resources
-        self.trainings = _TrainingCheck(user)
-
-    def group(self, places: list[tuple[int, str]], wanted: int) -> tuple[list[Available], int, int]:
-        """The first `wanted` results among the resources of these places (id, time zone), in
-        order; how many free candidates SQL gave; how many of the places are open."""
-        hours = _PlaceHours(places, self.window)
-        if not hours.usable:
-            return [], 0, 0
-        candidates = self.resources.filter(
-            Q(place_id__in=hours.open, own_hours=False)
-            | Q(place_id__in=hours.usable, own_hours=True)
-        )
-        found: list[Available] = []
-        offset = 0
-        while len(found) < wanted:
-            # SQL applied nearly every rule already: a few more than still wanted will do.
-            size = wanted - len(found) + 10
-            page = list(candidates[offset : offset + size])
-            offset += len(page)
-            self.trainings.read(page)
-            for resource in page:
-                if len(found) < wanted and self._bookable(resource, hours):
-                    found.append(Available(resource, getattr(resource, "distance_km", None)))
-            if len(page) < size:
-                break
-        return found, offset, len(hours.open)
-
-    def _bookable(self, resource: Resource, hours: "_PlaceHours") -> bool:
-        """What SQL did not check: a resource's own hours (its place's closed seasons still
-        close it), and the machine's training on the window's local date."""
-        zone = hours.zones[resource.place_id]
-        if resource.own_hours:
-            own_hours, _none = rules_from_json(resource.hours_rules)
-            closed = [season for season in hours.seasons[resource.place_id] if season.closed]
-            if not services.within_bookable_hours(self.window, zone, own_hours, closed):
-                return False
-        return self.trainings.holds(resource, self.query.start.astimezone(zone).date())
-
-
-class _PlaceHours:
-    """The hours and seasons of a group of places (one query), and which of the places are
-    open for the whole window: `usable` where the window exists on the place's clock (a time
-    skipped when the clocks go forward does not), `open` where the place's hours and seasons
-    also hold it (or it has no hours at all), as a booking checks (services.bookable_rules and
-    services.within_bookable_hours)."""
-
-    def __init__(self, places: list[tuple[int, str]], window: "services.Slot"):
-        ids = [pk for pk, _zone in places]
-        self.rules: dict[int, tuple[HoursRule, ...]] = {}
-        self.seasons: dict[int, tuple[SeasonRule, ...]] = {}
-        texts = dict(
-            Place.objects.filter(pk__in=ids).values_list(
-                "pk", Cast("hours_rules", output_field=TextField())
-            )
-        )
-        for place_id, text in texts.items():
-            self.rules[place_id], self.seasons[place_id] = _rules_of(text)
-        self.zones = {pk: zoneinfo.ZoneInfo(zone) for pk, zone in places}
-        exists = {
-            zone: all(
-                services.exists_locally(moment, zone) for moment in (window.start, window.end)
-            )
-            for zone in set(self.zones.values())
-        }
-        self.usable = [pk for pk in ids if exists[self.zones[pk]]]
-        # Most places share their hours with many others (Monday to Friday, 9:00 to 18:00):
-        # the window is checked once per distinct hours and time zone.
-        opens: dict[tuple[str, zoneinfo.ZoneInfo], bool] = {}
-        for pk in self.usable:
-            key = (texts[pk], self.zones[pk])
-            if key not in opens:
-                opens[key] = services.within_bookable_hours(
-                    window, self.zones[pk], self.rules[pk], self.seasons[pk]
-                )
-        self.open = [pk for pk in self.usable if opens[texts[pk], self.zones[pk]]]
-
-
 @functools.lru_cache(maxsize=4096)
 def _rules_of(text: str) -> tuple[tuple[HoursRule, ...], tuple[SeasonRule, ...]]:
-    """A place's hours and seasons from the text of its `hours_rules`, parsed once per process
-    for each distinct text: most places share theirs with many others."""
+    """Hours and seasons from the text of a place's or a resource's `hours_rules`, parsed once
+    per process for each distinct text: most places share theirs with many others."""
     return rules_from_json(json.loads(text))
 
 
@@ -307,49 +344,15 @@ def _candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Re
     return resources
 
 
-def _free_in_order(candidates: QuerySet[Resource], query: AvailabilityQuery) -> QuerySet[Resource]:
-    """The candidates free during the window, in the order of the results."""
-    resources = candidates.filter(~Exists(_held_during(query.start, query.end))).annotate(
-        own_hours=Exists(ResourceHours.objects.filter(resource=OuterRef("pk")))
-    )
-    by_place = ["place__name", "place_id"]
-    if query.near is not None:
-        resources = resources.annotate(distance_km=_distance_to_place(query.near))
-        by_place = ["distance_km", "place_id"]
-    # Capacity ascending: of the rooms big enough, the one closest to the group size first.
-    order = [*by_place, "capacity", "name", "id"]
-    if query.order == "charm":
-        resources = resources.annotate(character_count=_character_count())
-        order = ["-character_count", *order]
-    return resources.order_by(*order)
-
-
-def _places_in_area(query: AvailabilityQuery, candidates: QuerySet[Resource]) -> QuerySet[Place]:
-    """Published places with candidates, of the network (if given), within the radius, nearest
-    first, or all of them by name when there is no position."""
-    places = Place.objects.filter(
-        Exists(candidates.filter(place=OuterRef("pk"))),
-        is_published=True,
-    )
-    if query.network:
-        places = places.filter(networks__slug=query.network)
-    if query.near is None:
-        return places.order_by("name", "id")
-    return with_distance(places, query.near, query.radius_km or DEFAULT_RADIUS_KM)
-
-
 def _may_be_open(start: dt.datetime, end: dt.datetime) -> Q:
-    """A first cut on opening hours, for the places in the network's time zone (the others pass):
-    an interval of the local weekday holds the window (in any season), or the place has no hours
-    at all, or resources with hours of their own. Seasons are applied exactly later, in Python."""
+    """A first cut on opening hours, on a resource's row, for the places in the network's time
+    zone (the others pass): an interval of its place's local weekday holds the window (in any
+    season), or the resource has hours of its own, or its place has no hours at all. Seasons
+    are applied exactly later, in Python."""
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
-    hours = OpeningHours.objects.filter(place=OuterRef("pk"))
-    may_be_open = (
-        ~Q(time_zone=settings.TIME_ZONE)
-        | ~Exists(hours)
-        | Exists(ResourceHours.objects.filter(resource__place=OuterRef("pk")))
-    )
+    hours = OpeningHours.objects.filter(place=OuterRef("place_id"))
+    may_be_open = ~Q(place__time_zone=settings.TIME_ZONE)
     if local_start.date() == local_end.date():
         may_be_open |= Exists(
             hours.filter(
@@ -358,7 +361,20 @@ def _may_be_open(start: dt.datetime, end: dt.datetime) -> Q:
                 closes__gte=local_end.time(),
             )
         )
-    return may_be_open
+    return (
+        may_be_open | Exists(ResourceHours.objects.filter(resource=OuterRef("pk"))) | ~Exists(hours)
+    )
+
+
+def _may_be_trained(user) -> Q:
+    """A first cut on trainings: no training needed, or one of a machine type the user holds a
+    validation for (where it was given and until when are checked exactly in Python)."""
+    no_training = Q(training="")
+    if not (user and user.is_authenticated):
+        return no_training
+    return no_training | Q(
+        training__in=TrainingValidation.objects.filter(user=user).values("machine_type")
+    )
 
 
 def _days_ahead(now: dt.datetime, start: dt.datetime) -> int:
@@ -392,12 +408,6 @@ class _Minutes(Func):
         )
 
 
-def _distance_to_place(point: Point) -> _GreatCircleKm:
-    distance = _GreatCircleKm(point)
-    distance.set_source_expressions([F("place__latitude"), F("place__longitude")])
-    return distance
-
-
 def _character_count() -> Coalesce:
     tags = (
         ResourceTerm.objects.filter(resource=OuterRef("pk"), kind=ResourceTerm.Kind.CHARACTER)
@@ -418,7 +428,7 @@ class _TrainingCheck:
         self.trainings: list[tuple[str, int, dt.date | None]] | None = None
         self.networks: dict[int, set[int]] = {}  # place id: its networks
 
-    def read(self, resources: list[Resource]) -> None:
+    def read(self, resources: list[_Row]) -> None:
         """Read what checking these resources needs and was not read yet."""
         machines = [resource for resource in resources if resource.training]
         if not machines or self.user is None:
@@ -441,7 +451,7 @@ class _TrainingCheck:
             ).values_list("place_id", "network_id"):
                 self.networks[place_id].add(network_id)
 
-    def holds(self, resource: Resource, on: dt.date) -> bool:
+    def holds(self, resource: _Row, on: dt.date) -> bool:
         """As holds_training: a validation for the machine type, valid on `on`, given by the
         resource's place or by a place sharing a network with it (read() came first)."""
         if not resource.training:

@@ -262,7 +262,16 @@ def _slots(
 def _overlapping_within(slots: list[Slot], buffer: dt.timedelta) -> bool:
     """Whether two slots of one series would overlap each other (buffers included)."""
     ordered = sorted(slots, key=lambda slot: slot.start)
-    return any(later.start < earlier.end + buffer for earlier, later in itertools.pairwise(ordered))
+    return any(
+        later.start < after(earlier.end, buffer) for earlier, later in itertools.pairwise(ordered)
+    )
+
+
+def after(moment: dt.datetime, elapsed: dt.timedelta) -> dt.datetime:
+    """The instant `elapsed` after `moment`. Not `moment + elapsed`: on an aware datetime that is
+    wall-clock arithmetic in its own time zone, and a 30-minute buffer after 02:45 (summer time)
+    on the night the clocks go back would last until 03:15 winter time, 90 minutes later."""
+    return moment.astimezone(dt.UTC) + elapsed
 
 
 def exists_locally(moment: dt.datetime, zone: zoneinfo.ZoneInfo) -> bool:
@@ -360,7 +369,7 @@ def _check_rules(resource: Resource, user: User, slots: list[Slot]) -> None:
 def _clashes(resource: Resource, slots: list[Slot], buffer: dt.timedelta):
     overlaps = Q()
     for slot in slots:
-        overlaps |= Q(start__lt=slot.end + buffer, held_until__gt=slot.start)
+        overlaps |= Q(start__lt=after(slot.end, buffer), held_until__gt=slot.start)
     return Occurrence.objects.filter(
         overlaps, resource=resource, status__in=Occurrence.HOLDING
     ).order_by("start")
@@ -536,7 +545,7 @@ def booking_create(
             resource=resource,
             start=slot.start,
             end=slot.end,
-            held_until=slot.end + buffer,
+            held_until=after(slot.end, buffer),
             status=status,
         )
         for slot in slots
@@ -721,7 +730,7 @@ def _offer_to_waitlist(resource: Resource, freed: list[Occurrence]) -> None:
     overlaps = Q()
     buffer = dt.timedelta(minutes=resource.buffer_minutes)
     for occurrence in freed:
-        overlaps |= Q(start__lt=occurrence.held_until, end__gt=occurrence.start - buffer)
+        overlaps |= Q(start__lt=occurrence.held_until, end__gt=after(occurrence.start, -buffer))
     candidates = WaitlistEntry.objects.select_related("user").filter(
         overlaps, resource=resource, status=WaitlistEntry.Status.WAITING
     )
