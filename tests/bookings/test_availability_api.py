@@ -4,6 +4,8 @@ import datetime as dt
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
@@ -82,6 +84,23 @@ class TestAnswer:
         }
         assert result["distance_km"] == pytest.approx(5, abs=0.2)
         assert result["distance_km"] == round(result["distance_km"], 2)
+
+    def test_the_answer_reads_nothing_more_per_result(self, client, window):
+        params = {**window, "near": f"{MENDE.lat},{MENDE.lon}"}
+
+        def queries_for(results: int) -> int:
+            with CaptureQueriesContext(connection) as captured:
+                body = search(client, params).json()
+            assert body["count"] == results
+            return len(captured)
+
+        make_resource(place_at(4), name="First", services=["wifi"], character=["view"])
+        few = queries_for(1)
+        for km in (5, 6, 7):
+            place = place_at(km)
+            for name in ("A", "B"):
+                make_resource(place, name=name, services=["wifi"], price_info="10 €")
+        assert queries_for(7) == few
 
     def test_the_book_link_carries_the_window(self, client, window):
         resource = make_resource()

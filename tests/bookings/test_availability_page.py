@@ -6,6 +6,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
@@ -104,6 +106,26 @@ class TestResults:
         assert "<li>Beautiful view</li>" in page
         assert "20 € / h" in page
         assert "Needs approval" in page
+
+    def test_the_cards_read_nothing_more_per_result(self, client):
+        """The results are built with only what the cards show: a field a card read beyond
+        that would cost a query per result."""
+        start = next_weekday(THURSDAY, 14)
+        search = criteria(start, near=f"{MENDE.lat},{MENDE.lon}")
+
+        def queries_for(results: int) -> int:
+            with CaptureQueriesContext(connection) as captured:
+                response = client.get(URL, search)
+            assert len(cards(response)) == results
+            return len(captured)
+
+        make_resource(place_at(4), name="First", services=["wifi"], character=["view"])
+        few = queries_for(1)
+        for km in (5, 6, 7):
+            place = place_at(km, town="Mende")
+            for name in ("A", "B"):
+                make_resource(place, name=name, services=["wifi"], price_info="10 €")
+        assert queries_for(7) == few
 
     def test_the_book_button_opens_the_booking_form_for_the_searched_window(self, client):
         resource = make_resource()
