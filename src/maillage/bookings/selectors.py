@@ -29,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast, Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
@@ -268,7 +269,7 @@ def _free_candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QueryS
         .filter(
             _may_be_open(query.start, query.end),
             _may_be_trained(user),
-            ~Exists(_held_during(query.start, query.end)),
+            _free_during(query.start, query.end),
         )
         .annotate(
             time_zone=F("place__time_zone"),
@@ -393,15 +394,30 @@ def _days_ahead(now: dt.datetime, start: dt.datetime) -> int:
     return -(-microseconds // (86_400 * 10**6))
 
 
-def _held_during(start: dt.datetime, end: dt.datetime) -> QuerySet[Occurrence]:
-    """Held slots of the outer resource overlapping [start, end + its buffer): `held_until`
-    already holds the buffer after an existing slot, the window needs its own before the next.
-    Served by the `occurrence_lookup` index (resource, start, held_until)."""
-    return Occurrence.objects.filter(
-        resource=OuterRef("pk"),
-        status__in=Occurrence.HOLDING,
-        start__lt=Value(end, output_field=DateTimeField()) + _Minutes(OuterRef("buffer_minutes")),
-        held_until__gt=start,
+def _free_during(start: dt.datetime, end: dt.datetime) -> Q:
+    """No held slot of the resource overlaps [start, end + its buffer): `held_until` already
+    holds the buffer after an existing slot, the window needs its own before the next.
+
+    Held slots of a resource never overlap (the exclusion constraint; serialised writes on
+    SQLite), so if one overlaps the window, the one that starts last before the window's end
+    does too: only that one is read, one step back on the `occurrence_lookup` index (resource,
+    start, held_until), rather than every slot of the resource before the window's end.
+    """
+    last_before_end = (
+        Occurrence.objects.filter(
+            resource=OuterRef("pk"),
+            status__in=Occurrence.HOLDING,
+            start__lt=Value(end, output_field=DateTimeField())
+            + _Minutes(OuterRef("buffer_minutes")),
+        )
+        .order_by("-start")
+        .values("held_until")[:1]
+    )
+    return Q(
+        GreaterThanOrEqual(
+            Value(start, output_field=DateTimeField()),
+            Coalesce(Subquery(last_before_end), Value(start, output_field=DateTimeField())),
+        )
     )
 
 
