@@ -7,6 +7,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole
@@ -229,6 +230,19 @@ class TestBookingRules:
         assert search(start, user=stranger) == []
         assert search(start, user=member) == ["Salle Causse"]
 
+    def test_each_member_sees_the_members_only_resources_of_their_own_place(self):
+        """Searches of one shape share their compiled query: each is bound to its own user."""
+        first = make_resource(name="First's", audience="members")
+        second = make_resource(name="Second's", audience="members")
+        members = [UserFactory(), UserFactory()]
+        for member, resource in zip(members, (first, second), strict=True):
+            PlaceRole.objects.create(user=member, place=resource.place, role="resident")
+        start = next_weekday(THURSDAY, 14)
+        for _round in range(2):
+            assert search(start, user=members[0]) == ["First's"]
+            assert search(start, user=members[1]) == ["Second's"]
+            assert search(start, user=AnonymousUser()) == []
+
     def test_inactive_resources_and_unpublished_places_are_never_found(self):
         make_resource(is_active=False)
         make_resource(PlaceFactory(is_published=False))
@@ -282,6 +296,10 @@ class TestBookingRules:
         assert search(start, start + dt.timedelta(minutes=30)) == []
         assert search(start, start + 2 * HOUR) == ["Salle Causse"]
         assert search(start, start + dt.timedelta(minutes=121)) == []
+        # A window given to the second: a part of a minute counts.
+        assert search(start, start + dt.timedelta(minutes=120, seconds=30)) == []
+        assert search(start, start + dt.timedelta(minutes=59, seconds=30)) == []
+        assert search(start, start + dt.timedelta(minutes=60, seconds=30)) == ["Salle Causse"]
 
     def test_an_empty_or_reversed_window_finds_nothing(self):
         make_resource()

@@ -10,13 +10,17 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db import connection
+from django.contrib.auth.models import AnonymousUser
+from django.db import connection, connections
 from django.db.models import (
+    CharField,
     Count,
     DateTimeField,
     DurationField,
     Exists,
+    Expression,
     F,
+    Field,
     FloatField,
     Func,
     IntegerField,
@@ -25,6 +29,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
+    TimeField,
     Value,
 )
 from django.db.models.expressions import RawSQL
@@ -33,7 +38,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
-from maillage.core.prepared import KeyedGet
+from maillage.core.prepared import MARKERS, KeyedGet
 from maillage.places.hours import HoursRule, SeasonRule, rules_from_json, rules_to_json
 from maillage.places.models import OpeningHours, Place
 from maillage.places.selectors import Point, with_distance
@@ -219,24 +224,19 @@ def _search_sql(query: AvailabilityQuery, user, now: dt.datetime) -> tuple[str, 
     Both halves are built with the ORM (so that the rules of who may book what stay in one
     place, `permissions.bookable_resources`) and joined here: SQL the ORM cannot write.
     """
-    places = _places_in_area(query)
-    resources = _free_candidates(query, user, now)
     by_place = "p.distance_km" if query.near is not None else "p.name"
     order = f"{by_place}, p.id, f.capacity, f.name, f.id"
     if query.order == "charm":
         order = f"f.character_count DESC, {order}"
-    place_sql, place_params = _compiled(places)
+    place_sql, place_params = _compiled(_places_in_area(query))
+    resource_sql, resource_params = _resources_sql(query, user, now)
     columns = "f.place_id, f.time_zone, f.place_hours, p.distance_km, f.id, f.training, f.own_hours"
     if connection.vendor == "postgresql":
         # The sorted places as a fence (OFFSET 0 keeps their order), each one's resources
         # joined laterally: the sort of the results is then incremental and stops at the LIMIT.
-        resource_sql, resource_params = _compiled(
-            resources.filter(place_id=RawSQL('"p"."id"', (), output_field=IntegerField()))
-        )
         join = f"CROSS JOIN LATERAL ({resource_sql}) f"
         place_sql += " OFFSET 0"
     else:
-        resource_sql, resource_params = _compiled(resources)
         join = f"INNER JOIN ({resource_sql}) f ON f.place_id = p.id"
     # Only compiled SQL and fixed text are joined: every value travels as a parameter.
     sql = f"SELECT {columns} FROM ({place_sql}) p {join} ORDER BY {order} LIMIT %s OFFSET %s"  # noqa: S608
@@ -262,15 +262,106 @@ def _places_in_area(query: AvailabilityQuery) -> QuerySet[Place]:
     return places.values("id", "name", "distance_km")
 
 
-def _free_candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Resource]:
-    """The candidates free during the window, with what the checks in Python need."""
+class _Shape(NamedTuple):
+    """What the SQL text of a search's resources depends on; values of the search aside."""
+
+    database: str
+    kind: bool
+    services: int
+    charm: bool
+    same_day: bool  # in the network's time zone
+    user: tuple | None  # what `permissions.bookable_resources` may branch on
+
+
+# The resources' query of each shape of search met, compiled once: building and compiling it
+# was a third of a search. Its values are named parameters (`_Param`), bound at each search.
+_compiled_resources: dict[_Shape, tuple[str, tuple]] = {}
+
+
+def _resources_sql(query: AvailabilityQuery, user, now: dt.datetime) -> tuple[str, list]:
+    """The candidates free during the window, with what the checks in Python need (on
+    PostgreSQL, those of the place "p" of the outer query)."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local_start, local_end = query.start.astimezone(zone), query.end.astimezone(zone)
+    shape = _Shape(
+        database=connection.alias,
+        kind=bool(query.kind),
+        services=len(query.services),
+        charm=query.order == "charm",
+        same_day=local_start.date() == local_end.date(),
+        user=_user_shape(user),
+    )
+    compiled = _compiled_resources.get(shape)
+    if compiled is None:
+        compiled = _compiled_resources[shape] = _compiled(_free_candidates(shape))
+    sql, params = compiled
+    values = {
+        "start": query.start,
+        "end": query.end,
+        "network_zone": settings.TIME_ZONE,
+        "min_capacity": query.min_capacity,
+        # The window may have seconds: whole minutes to compare with a minimum, minutes begun
+        # with a maximum.
+        "whole_minutes": (query.end - query.start) // dt.timedelta(minutes=1),
+        "minutes_begun": -((query.start - query.end) // dt.timedelta(minutes=1)),
+        "horizon_days": _days_ahead(now, query.start),
+        "kind": query.kind,
+        "weekday": local_start.weekday(),
+        "opens": local_start.time(),
+        "closes": local_end.time(),
+        **{f"service_{index}": code for index, code in enumerate(query.services)},
+    }
+    return sql, [_bound(param, values, user) for param in params]
+
+
+def _user_shape(user) -> tuple | None:
+    if isinstance(user, User):
+        return (User, user.is_authenticated, user.is_active, user.is_superuser, user.is_staff)
+    return None if user is None else (type(user), user.is_authenticated)
+
+
+def _user_stand_in(shape: tuple | None):
+    """A user of this shape whose key is a marker, bound to the searching user's at each run."""
+    if shape is None:
+        return None
+    if shape[0] is not User:
+        return AnonymousUser()
+    _type, _authenticated, is_active, is_superuser, is_staff = shape
+    return User(pk=MARKERS[int], is_active=is_active, is_superuser=is_superuser, is_staff=is_staff)
+
+
+def _bound(param, values: dict, user):
+    """A parameter of the compiled query for this search: the value a slot names, prepared for
+    the database as the ORM prepares a value; the user's key for the marker; else as it is."""
+    if type(param) is _Slot:
+        return param.field.get_db_prep_value(values[param.name], connection)
+    if type(param) is int and param == MARKERS[int]:
+        return user.pk
+    return param
+
+
+class _Slot(NamedTuple):
+    name: str
+    field: Field
+
+
+class _Param(Expression):
+    """A value of the search, left out of the compiled query: a placeholder whose parameter
+    names the value and says how to prepare it (its field)."""
+
+    def __init__(self, name: str, output_field: Field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [_Slot(self.name, self.output_field)]
+
+
+def _free_candidates(shape: _Shape) -> QuerySet[Resource]:
+    user = _user_stand_in(shape.user)
     resources = (
-        _candidates(query, user, now)
-        .filter(
-            _may_be_open(query.start, query.end),
-            _may_be_trained(user),
-            _free_during(query.start, query.end),
-        )
+        _candidates(shape, user)
+        .filter(_may_be_open(shape.same_day), _may_be_trained(user), _free_during())
         .annotate(
             time_zone=F("place__time_zone"),
             place_hours=Cast("place__hours_rules", output_field=TextField()),
@@ -278,9 +369,11 @@ def _free_candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QueryS
         )
         .order_by()
     )
+    if connections[shape.database].vendor == "postgresql":
+        resources = resources.filter(place_id=RawSQL('"p"."id"', (), output_field=IntegerField()))
     fields = ["id", "place_id", "capacity", "name", "training"]
     fields += ["time_zone", "place_hours", "own_hours"]
-    if query.order == "charm":
+    if shape.charm:
         resources = resources.annotate(character_count=_character_count())
         fields.append("character_count")
     return resources.values(*fields)
@@ -332,44 +425,43 @@ def _rules_of(text: str) -> tuple[tuple[HoursRule, ...], tuple[SeasonRule, ...]]
     return rules_from_json(json.loads(text))
 
 
-def _candidates(query: AvailabilityQuery, user, now: dt.datetime) -> QuerySet[Resource]:
+def _candidates(shape: _Shape, user) -> QuerySet[Resource]:
     """The resources that match the criteria and may be booked by this user for a window of
     this length and this far ahead, whether free or not."""
-    minutes = (query.end - query.start) / dt.timedelta(minutes=1)
     resources = permissions.bookable_resources(user).filter(
-        capacity__gte=query.min_capacity,
-        min_minutes__lte=minutes,
-        max_minutes__gte=minutes,
-        horizon_days__gte=_days_ahead(now, query.start),
+        capacity__gte=_Param("min_capacity", IntegerField()),
+        min_minutes__lte=_Param("whole_minutes", IntegerField()),
+        max_minutes__gte=_Param("minutes_begun", IntegerField()),
+        horizon_days__gte=_Param("horizon_days", IntegerField()),
     )
-    if query.kind:
-        resources = resources.filter(kind=query.kind)
-    for code in query.services:
+    if shape.kind:
+        resources = resources.filter(kind=_Param("kind", CharField()))
+    for index in range(shape.services):
         resources = resources.filter(
             Exists(
                 ResourceTerm.objects.filter(
-                    resource=OuterRef("pk"), kind=ResourceTerm.Kind.SERVICE, code=code
+                    resource=OuterRef("pk"),
+                    kind=ResourceTerm.Kind.SERVICE,
+                    code=_Param(f"service_{index}", CharField()),
                 )
             )
         )
     return resources
 
 
-def _may_be_open(start: dt.datetime, end: dt.datetime) -> Q:
+def _may_be_open(same_day: bool) -> Q:
     """A first cut on opening hours, on a resource's row, for the places in the network's time
     zone (the others pass): an interval of its place's local weekday holds the window (in any
     season), or the resource has hours of its own, or its place has no hours at all. Seasons
     are applied exactly later, in Python."""
-    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
     hours = OpeningHours.objects.filter(place=OuterRef("place_id"))
-    may_be_open = ~Q(place__time_zone=settings.TIME_ZONE)
-    if local_start.date() == local_end.date():
+    may_be_open = ~Q(place__time_zone=_Param("network_zone", CharField()))
+    if same_day:
         may_be_open |= Exists(
             hours.filter(
-                weekday=local_start.weekday(),
-                opens__lte=local_start.time(),
-                closes__gte=local_end.time(),
+                weekday=_Param("weekday", IntegerField()),
+                opens__lte=_Param("opens", TimeField()),
+                closes__gte=_Param("closes", TimeField()),
             )
         )
     return (
@@ -394,7 +486,7 @@ def _days_ahead(now: dt.datetime, start: dt.datetime) -> int:
     return -(-microseconds // (86_400 * 10**6))
 
 
-def _free_during(start: dt.datetime, end: dt.datetime) -> Q:
+def _free_during() -> Q:
     """No held slot of the resource overlaps [start, end + its buffer): `held_until` already
     holds the buffer after an existing slot, the window needs its own before the next.
 
@@ -403,22 +495,17 @@ def _free_during(start: dt.datetime, end: dt.datetime) -> Q:
     does too: only that one is read, one step back on the `occurrence_lookup` index (resource,
     start, held_until), rather than every slot of the resource before the window's end.
     """
+    start = _Param("start", DateTimeField())
     last_before_end = (
         Occurrence.objects.filter(
             resource=OuterRef("pk"),
             status__in=Occurrence.HOLDING,
-            start__lt=Value(end, output_field=DateTimeField())
-            + _Minutes(OuterRef("buffer_minutes")),
+            start__lt=_Param("end", DateTimeField()) + _Minutes(OuterRef("buffer_minutes")),
         )
         .order_by("-start")
         .values("held_until")[:1]
     )
-    return Q(
-        GreaterThanOrEqual(
-            Value(start, output_field=DateTimeField()),
-            Coalesce(Subquery(last_before_end), Value(start, output_field=DateTimeField())),
-        )
-    )
+    return Q(GreaterThanOrEqual(start, Coalesce(Subquery(last_before_end), start)))
 
 
 class _Minutes(Func):
