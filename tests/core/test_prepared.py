@@ -1,20 +1,21 @@
 """KeyedGet answers exactly what the ORM's get() answers, compiling its query once; on
 PostgreSQL, prepared_cursor's statements are planned once per connection."""
 
+import datetime as dt
 from unittest import mock
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DataError, connection, transaction
-from django.db.models import Count
+from django.db.models import CharField, Count, DateTimeField, IntegerField
 from django.db.models.sql.compiler import SQLCompiler
 from django.test.utils import CaptureQueriesContext
 
-from maillage.accounts.models import ApiToken
+from maillage.accounts.models import ApiToken, PlaceRole
 from maillage.accounts.services import _hash, api_token_create
 from maillage.bookings.models import Resource
 from maillage.bookings.services import resource_hours_rules_refresh
-from maillage.core.prepared import KeyedGet, prepared_cursor
+from maillage.core.prepared import MARKERS, KeyedGet, Param, bind, prepared_cursor
 from maillage.places.services import place_hours_rules_refresh
 from tests.factories import OpeningHoursFactory, PlaceFactory, UserFactory
 
@@ -175,3 +176,33 @@ def test_elsewhere_it_is_an_ordinary_cursor():
         assert cursor.fetchone() == (7,)
         if connection.vendor != "postgresql":
             assert type(cursor.cursor) is type(connection.cursor().cursor)
+
+
+def test_a_query_compiled_once_with_params_runs_with_each_runs_values(resource):
+    other = Resource.objects.create(
+        place=resource.place, name="Atelier", kind="machine", capacity=3
+    )
+    owner = UserFactory()
+    stand_in = UserFactory.build(pk=MARKERS[int])
+    queryset = (
+        Resource.objects.filter(
+            capacity__gte=Param("people", IntegerField()),
+            kind=Param("kind", CharField()),
+            created_at__lte=Param("before", DateTimeField()),
+        )
+        .exclude(place__roles__user=stand_in)
+        .values_list("name", flat=True)
+    )
+    sql, params = queryset.query.get_compiler(using="default").as_sql()
+    later = resource.created_at + dt.timedelta(days=1)
+
+    def run(**values) -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, bind(params, values, key=owner.pk))
+            return [name for (name,) in cursor.fetchall()]
+
+    assert run(people=10, kind="meeting_room", before=later) == ["Salle Causse"]
+    assert run(people=2, kind="machine", before=later) == ["Atelier"]
+    assert run(people=2, kind="machine", before=other.created_at - dt.timedelta(days=1)) == []
+    PlaceRole.objects.create(user=owner, place=resource.place, role="resident")
+    assert run(people=2, kind="machine", before=later) == []

@@ -18,9 +18,7 @@ from django.db.models import (
     DateTimeField,
     DurationField,
     Exists,
-    Expression,
     F,
-    Field,
     FloatField,
     Func,
     IntegerField,
@@ -38,7 +36,7 @@ from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 
 from maillage.accounts.models import PlaceRole, User
-from maillage.core.prepared import MARKERS, KeyedGet
+from maillage.core.prepared import MARKERS, KeyedGet, Param, bind
 from maillage.places.hours import HoursRule, SeasonRule, rules_from_json, rules_to_json
 from maillage.places.models import OpeningHours, Place
 from maillage.places.selectors import Point, with_distance
@@ -274,7 +272,7 @@ class _Shape(NamedTuple):
 
 
 # The resources' query of each shape of search met, compiled once: building and compiling it
-# was a third of a search. Its values are named parameters (`_Param`), bound at each search.
+# was a third of a search. Its values are `Param`s, bound at each search.
 _compiled_resources: dict[_Shape, tuple[str, tuple]] = {}
 
 
@@ -311,7 +309,7 @@ def _resources_sql(query: AvailabilityQuery, user, now: dt.datetime) -> tuple[st
         "closes": local_end.time(),
         **{f"service_{index}": code for index, code in enumerate(query.services)},
     }
-    return sql, [_bound(param, values, user) for param in params]
+    return sql, bind(params, values, shape.database, key=getattr(user, "pk", None))
 
 
 def _user_shape(user) -> tuple | None:
@@ -328,33 +326,6 @@ def _user_stand_in(shape: tuple | None):
         return AnonymousUser()
     _type, _authenticated, is_active, is_superuser, is_staff = shape
     return User(pk=MARKERS[int], is_active=is_active, is_superuser=is_superuser, is_staff=is_staff)
-
-
-def _bound(param, values: dict, user):
-    """A parameter of the compiled query for this search: the value a slot names, prepared for
-    the database as the ORM prepares a value; the user's key for the marker; else as it is."""
-    if type(param) is _Slot:
-        return param.field.get_db_prep_value(values[param.name], connection)
-    if type(param) is int and param == MARKERS[int]:
-        return user.pk
-    return param
-
-
-class _Slot(NamedTuple):
-    name: str
-    field: Field
-
-
-class _Param(Expression):
-    """A value of the search, left out of the compiled query: a placeholder whose parameter
-    names the value and says how to prepare it (its field)."""
-
-    def __init__(self, name: str, output_field: Field):
-        super().__init__(output_field=output_field)
-        self.name = name
-
-    def as_sql(self, compiler, connection):
-        return "%s", [_Slot(self.name, self.output_field)]
 
 
 def _free_candidates(shape: _Shape) -> QuerySet[Resource]:
@@ -429,20 +400,20 @@ def _candidates(shape: _Shape, user) -> QuerySet[Resource]:
     """The resources that match the criteria and may be booked by this user for a window of
     this length and this far ahead, whether free or not."""
     resources = permissions.bookable_resources(user).filter(
-        capacity__gte=_Param("min_capacity", IntegerField()),
-        min_minutes__lte=_Param("whole_minutes", IntegerField()),
-        max_minutes__gte=_Param("minutes_begun", IntegerField()),
-        horizon_days__gte=_Param("horizon_days", IntegerField()),
+        capacity__gte=Param("min_capacity", IntegerField()),
+        min_minutes__lte=Param("whole_minutes", IntegerField()),
+        max_minutes__gte=Param("minutes_begun", IntegerField()),
+        horizon_days__gte=Param("horizon_days", IntegerField()),
     )
     if shape.kind:
-        resources = resources.filter(kind=_Param("kind", CharField()))
+        resources = resources.filter(kind=Param("kind", CharField()))
     for index in range(shape.services):
         resources = resources.filter(
             Exists(
                 ResourceTerm.objects.filter(
                     resource=OuterRef("pk"),
                     kind=ResourceTerm.Kind.SERVICE,
-                    code=_Param(f"service_{index}", CharField()),
+                    code=Param(f"service_{index}", CharField()),
                 )
             )
         )
@@ -455,13 +426,13 @@ def _may_be_open(same_day: bool) -> Q:
     season), or the resource has hours of its own, or its place has no hours at all. Seasons
     are applied exactly later, in Python."""
     hours = OpeningHours.objects.filter(place=OuterRef("place_id"))
-    may_be_open = ~Q(place__time_zone=_Param("network_zone", CharField()))
+    may_be_open = ~Q(place__time_zone=Param("network_zone", CharField()))
     if same_day:
         may_be_open |= Exists(
             hours.filter(
-                weekday=_Param("weekday", IntegerField()),
-                opens__lte=_Param("opens", TimeField()),
-                closes__gte=_Param("closes", TimeField()),
+                weekday=Param("weekday", IntegerField()),
+                opens__lte=Param("opens", TimeField()),
+                closes__gte=Param("closes", TimeField()),
             )
         )
     return (
@@ -495,12 +466,12 @@ def _free_during() -> Q:
     does too: only that one is read, one step back on the `occurrence_lookup` index (resource,
     start, held_until), rather than every slot of the resource before the window's end.
     """
-    start = _Param("start", DateTimeField())
+    start = Param("start", DateTimeField())
     last_before_end = (
         Occurrence.objects.filter(
             resource=OuterRef("pk"),
             status__in=Occurrence.HOLDING,
-            start__lt=_Param("end", DateTimeField()) + _Minutes(OuterRef("buffer_minutes")),
+            start__lt=Param("end", DateTimeField()) + _Minutes(OuterRef("buffer_minutes")),
         )
         .order_by("-start")
         .values("held_until")[:1]

@@ -12,17 +12,20 @@ and the query log are the ORM's.
 PostgreSQL then still parsed and planned each of those statements at every call: as much work
 as running them (bench/README.md). `prepared_cursor` runs them as prepared statements, planned
 once per connection.
+
+A query whose values are many (the availability search: a window, criteria, a user) is compiled
+once with a `Param` for each value and `bind()` gives each run its values.
 """
 
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Model, QuerySet
+from django.db.models import Expression, Field, Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 
@@ -74,6 +77,42 @@ class _PreparedCursorDebugWrapper(CursorDebugWrapper):
     def execute(self, sql, params=None):
         with self.debug_sql(self.db.ops.compose_sql(sql, params)):
             return CursorWrapper.execute(self, sql, params)
+
+
+class Slot(NamedTuple):
+    """The parameter a `Param` compiles to: the name of its value and the field preparing it."""
+
+    name: str
+    field: Field
+
+
+class Param(Expression):
+    """A value given at each run of a query compiled once: compiles to `%s` with a `Slot`
+    as its parameter. Usable wherever the ORM takes an expression (a lookup's right-hand side,
+    an argument of a function)."""
+
+    def __init__(self, name: str, output_field: Field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", [Slot(self.name, self.output_field)]
+
+
+def bind(params, values: dict, using: str = DEFAULT_DB_ALIAS, *, key=None) -> list:
+    """The parameters of one run of a query compiled with `Param`s: each slot's value prepared
+    for the database as the ORM prepares a value (`Value`), `key` in place of the int marker
+    (a queryset built for a stand-in object whose key is `MARKERS[int]`), the others as they
+    were compiled."""
+    connection = connections[using]
+    bound = []
+    for param in params:
+        if type(param) is Slot:
+            param = param.field.get_db_prep_value(values[param.name], connection)
+        elif type(param) is int and param == MARKERS[int]:
+            param = key
+        bound.append(param)
+    return bound
 
 
 @dataclass(frozen=True)
